@@ -1,0 +1,43 @@
+"""The adapter protocol and its discovery through the `grounding.modalities` entry-point group."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+from .errors import GroundingUsageError
+
+GROUP = "grounding.modalities"
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A loaded model of one modality. `load` is a classmethod of the registered class:
+
+        Adapter.load(path, *, device=None, allow_pickle=False, **settings) -> Adapter
+    """
+
+    modality: str
+    suffix: str  # file suffix of the artifacts it writes, e.g. ".png"
+    settings: Mapping[str, Any]  # everything besides weights, prompt and seed that changes an output
+
+    def generate(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[bytes]:
+        """One encoded artifact per (prompt, seed) pair, deterministic given the seed."""
+
+
+def registered() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def load_adapter(modality: str, path: Path, *, device: str | None = None, allow_pickle: bool = False,
+                 settings: Mapping[str, Any] | None = None) -> Adapter:
+    """Import the adapter registered for a modality and load the checkpoint with it."""
+    eps = registered()
+    if modality not in eps:
+        raise GroundingUsageError(
+            f"Unknown modality {modality!r}: no adapter is registered for it (known: {', '.join(sorted(eps)) or 'none'}). "
+            f"Register one under the `{GROUP}` entry-point group in your package's pyproject.toml and reinstall it."
+        )
+    adapter_class = eps[modality].load()
+    return adapter_class.load(path, device=device, allow_pickle=allow_pickle, **dict(settings or {}))

@@ -1,0 +1,135 @@
+"""Find what a --model path holds, refuse unsafe or broken weights, and hash the weights' content.
+
+No torch here: this runs when pytest starts, before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import GroundingUsageError
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+LANGUAGE_MODALITIES = ("ascii-art", "code")
+BUNDLED = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One model folder and the modality it serves."""
+
+    modality: str
+    path: Path
+    settings: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+def _kind(path: Path) -> tuple[str, ...]:
+    if (path / "model_index.json").is_file():
+        return ("text-to-image",)
+    if (path / "config.json").is_file():
+        return LANGUAGE_MODALITIES
+    return ()
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        return tomllib.loads((path / "grounding.toml").read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise GroundingUsageError(
+            f"--model {path}: grounding.toml is not valid TOML ({err}). Fix the file, or remove it to let the "
+            f"folder's model_index.json or config.json decide the modality."
+        ) from None
+
+
+def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint, ...]:
+    """The checkpoints under a --model path, one per modality, each checked for safe, readable weights."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise GroundingUsageError(
+            f"--model {path}: no such file or directory. Pass the folder of a diffusers pipeline (it holds "
+            f"model_index.json) or of a transformers causal LM (it holds config.json), or leave --model out to "
+            f"run the bundled reference checkpoints."
+        )
+    if not path.is_dir():
+        raise GroundingUsageError(
+            f"--model {path}: this is a file, not a checkpoint folder. Pass the folder that holds the weights "
+            f"and model_index.json (diffusers) or config.json (transformers), not a single weights file."
+        )
+    if (path / "grounding.toml").is_file():
+        manifest = _read_manifest(path)
+        found = tuple(Checkpoint(name, (path / table.get("path", ".")).resolve(),
+                                 {k: v for k, v in table.items() if k != "path"})
+                      for name, table in manifest.get("modalities", {}).items())
+    else:
+        found = tuple(Checkpoint(m, path) for m in _kind(path))
+    if not found:
+        raise GroundingUsageError(
+            f"--model {path}: this folder is not a checkpoint: it has no model_index.json (a diffusers "
+            f"pipeline), no config.json (a transformers causal LM) and no grounding.toml naming sub-folders. "
+            f"Point --model at the folder that `save_pretrained` wrote."
+        )
+    for checkpoint in found:
+        check_weights(checkpoint.path, allow_pickle=allow_pickle)
+    return found
+
+
+def weight_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".safetensors",) + PICKLE_SUFFIXES)
+
+
+def check_weights(path: Path, *, allow_pickle: bool = False) -> None:
+    """Refuse pickle weights (they can run code on load) unless allowed, and corrupt safetensors files."""
+    if not path.is_dir():
+        raise GroundingUsageError(f"--model: checkpoint folder {path} (named in grounding.toml) does not exist. "
+                                  f"Fix the `path` of that modality in grounding.toml.")
+    files = weight_files(path)
+    pickles = [p for p in files if p.suffix in PICKLE_SUFFIXES and not p.with_suffix(".safetensors").exists()]
+    if pickles and not allow_pickle:
+        raise GroundingUsageError(
+            f"--model {path}: {pickles[0].relative_to(path)} is a pickle checkpoint, and loading a pickle can run "
+            f"arbitrary code. Convert it to safetensors (e.g. `save_pretrained(..., safe_serialization=True)`), "
+            f"or pass --allow-pickle if you trust where it came from."
+        )
+    for file in files:
+        if file.suffix == ".safetensors":
+            _check_safetensors_header(file)
+
+
+def _check_safetensors_header(file: Path) -> None:
+    """A safetensors file starts with an 8-byte little-endian header length and a JSON header."""
+    problem = None
+    with file.open("rb") as handle:
+        head = handle.read(8)
+        size = file.stat().st_size
+        length = int.from_bytes(head, "little") if len(head) == 8 else -1
+        if length <= 0 or length > size - 8:
+            problem = "its header length is out of range"
+        else:
+            try:
+                header = json.loads(handle.read(length))
+                end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+                if 8 + length + end > size:
+                    problem = "it is shorter than its header says (truncated?)"
+            except (ValueError, KeyError, TypeError):
+                problem = "its header is not valid JSON"
+    if problem:
+        raise GroundingUsageError(
+            f"--model: {file} is not a readable safetensors file: {problem}. The file is corrupt or was cut off "
+            f"while copying; copy or export the checkpoint again."
+        )
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 over every file's relative name and bytes: the model's identity, independent of its location."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,52 @@
+"""Judging images: CLIP agreement for every case, the shapes-world oracle where a case describes a scene,
+and controls (a blank and a noise image) that guard the CLIP judge itself."""
+
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .judges import shapes_oracle
+from .judges.clip import ClipJudge, score_images
+from .types import Artifact, Case, Score
+
+CONTROL_JUDGE = "clip-control"
+
+
+def judge_images(judge: ClipJudge, artifacts: Sequence[Artifact], cases: dict[str, Case]) -> list[list[Score]]:
+    """All scores for each artifact, in order."""
+    images = [Image.open(a.path).convert("RGB") for a in artifacts]
+    chosen = [cases[a.case_id] for a in artifacts]
+    clip = []
+    for start in range(0, len(images), 256):
+        part = slice(start, start + 256)
+        clip += score_images(judge, images[part], [c.instruction for c in chosen[part]],
+                             [c.contrasts for c in chosen[part]])
+    out = []
+    for image, case, scores in zip(images, chosen, clip):
+        extra = [shapes_oracle.score_image(image, case.expect)] if shapes_oracle.applies(case.expect) else []
+        out.append([*scores, *extra])
+    return out
+
+
+def control_images(size: tuple[int, int], seed: int = 0) -> dict[str, bytes]:
+    """A blank (white) image and a uniform-noise image, PNG-encoded."""
+    noise = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    encoded = {}
+    for name, image in (("blank", Image.new("RGB", size, (255, 255, 255))), ("noise", Image.fromarray(noise))):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        encoded[name] = buffer.getvalue()
+    return encoded
+
+
+def judge_controls(judge: ClipJudge, controls: dict[str, Image.Image], case: Case) -> list[Score]:
+    """A control passes when the instruction does NOT outrank its contrasts on it (and so cannot pass the case)."""
+    names = list(controls)
+    scored = score_images(judge, [controls[n] for n in names], [case.instruction] * len(names),
+                          [case.contrasts] * len(names))
+    return [Score(CONTROL_JUDGE, f"{name}_loses", 1.0 - r.value, not r.passed,
+                  f"{name} image: {r.explanation}") for name, (_, r) in zip(names, scored)]

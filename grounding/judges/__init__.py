@@ -1,0 +1,1 @@
+"""Judges: each returns frozen Scores; aggregation lives in grounding.verdicts."""

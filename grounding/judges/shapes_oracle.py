@@ -1,0 +1,21 @@
+"""The shapes-world oracle as a judge: ground truth for cases whose `expect` describes a scene."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..types import Score
+
+
+def applies(expect: Mapping[str, Any]) -> bool:
+    return bool(expect.get("things"))
+
+
+def score_image(image, expect: Mapping[str, Any]) -> Score:
+    """Read the image and compare what it holds with what the case expects."""
+    import shapes_world
+
+    spec = shapes_world.spec_from_dict(expect)
+    seen = shapes_world.read(image)
+    ok, reason = shapes_world.check(seen, spec)
+    return Score("oracle", "correct", float(ok), ok, reason, {"reading": shapes_world.describe(seen)})

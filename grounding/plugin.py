@@ -1,0 +1,135 @@
+"""The pytest plugin: options, fixtures and hooks only. Imports without torch; models load when a suite asks."""
+
+from __future__ import annotations
+
+import pytest
+
+from . import report
+from .checkpoint import resolve
+from .errors import GroundingUsageError
+from .settings import OPTIONS, Settings, flag_name, from_values, ini_name
+
+SETTINGS = pytest.StashKey[Settings]()
+STATE = pytest.StashKey["object"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grounding", "cross-modal grounding suite")
+    for option, _, default, help_text in OPTIONS:
+        flag = flag_name(option)
+        if option == "allow-pickle":
+            group.addoption(flag, action="store_true", default=None, help=help_text)
+        else:
+            group.addoption(flag, default=None, help=f"{help_text} (default: {default})")
+        parser.addini(ini_name(option), help=help_text, default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "grounding(modality): a grounding check of one modality")
+    values = {}
+    for option, *_ in OPTIONS:
+        given = config.getoption(flag_name(option).lstrip("-").replace("-", "_"))
+        values[option] = given if given is not None else config.getini(ini_name(option))
+    try:
+        settings = from_values(values)
+        if settings.model_given:
+            resolve(settings.model, allow_pickle=settings.allow_pickle)
+        if settings.judge:
+            from .judges.clip import check_spec
+
+            check_spec(settings.judge)
+    except GroundingUsageError as err:
+        raise pytest.UsageError(str(err)) from None
+    config.stash[SETTINGS] = settings
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    """A bad case file found while collecting a suite reads as its one-paragraph message, not a traceback."""
+    report = yield
+    crash = getattr(report.longrepr, "reprcrash", None)
+    prefix = f"{GroundingUsageError.__module__}.{GroundingUsageError.__name__}: "
+    if report.failed and crash is not None and crash.message.startswith(prefix):
+        report.longrepr = crash.message[len(prefix):]
+    return report
+
+
+@pytest.fixture(scope="session")
+def grounding_settings(pytestconfig: pytest.Config) -> Settings:
+    """This run's settings (flags, else ini values, else defaults)."""
+    return pytestconfig.stash[SETTINGS]
+
+
+@pytest.fixture(scope="session")
+def grounding_store(grounding_settings: Settings):
+    """The result store this run appends to."""
+    from .store import Store
+
+    store = Store(grounding_settings.store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settings, grounding_store):
+    """modality -> ModalityResults for the cases this session selected, computed once per modality."""
+    from .run import ModalityResults, RunState, baseline_records, run_modality
+
+    config = request.config
+    state = config.stash.setdefault(STATE, RunState())
+    computed: dict[str, ModalityResults] = {}
+
+    def results(modality: str, cases: tuple = ()) -> ModalityResults:
+        """Run a modality on the cases this session selected (all of `cases` when it selected none)."""
+        if modality in computed:
+            return computed[modality]
+        selected = [item.callspec.params["case"] for item in request.session.items if hasattr(item, "callspec")
+                    and getattr(item.callspec.params.get("case"), "modality", None) == modality]
+        cases = list(dict.fromkeys(selected)) or list(cases)
+        try:
+            checkpoints = {c.modality: c for c in resolve(grounding_settings.model,
+                                                          allow_pickle=grounding_settings.allow_pickle)}
+            if modality not in checkpoints:
+                pytest.skip(f"--model {grounding_settings.model} holds no {modality} checkpoint")
+            records = run_modality(checkpoints[modality], cases, grounding_settings, grounding_store, state)
+            baseline = (baseline_records(grounding_settings.baseline, grounding_store, modality)
+                        if grounding_settings.baseline else None)
+        except GroundingUsageError as err:
+            pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
+        state.records.extend(records)
+        by_case: dict = {}
+        for record in records:
+            by_case.setdefault(record.case_id, []).append(record)
+        computed[modality] = ModalityResults({c.id: c for c in cases}, by_case, baseline, grounding_settings)
+        return computed[modality]
+
+    return results
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Append this run to the store in one transaction (before the terminal summary reads it)."""
+    state = session.config.stash.get(STATE, None)
+    if state is None or not state.records:
+        return
+    from .store import Store
+
+    settings = session.config.stash[SETTINGS]
+    store = Store(settings.store)
+    try:
+        store.append_run(run_id=state.run_id, round=settings.round, model=str(settings.model),
+                         started=state.started, records=state.records,
+                         settings={"models": state.models, "generation": state.generation,
+                                   "judge": settings.judge or "bundled:shapes-clip", "seeds": settings.seeds,
+                                   "baseline": settings.baseline})
+    finally:
+        store.close()
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or not state.records:
+        return
+    terminalreporter.section("grounding")
+    for line in report.summary_lines(config.stash[SETTINGS].store, state.run_id):
+        terminalreporter.write_line(line)

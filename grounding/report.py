@@ -1,0 +1,65 @@
+"""The run summary for the terminal, read from the store only."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from .judges.clip import CLIPSCORE_SCALE
+from .store import Store
+from .types import Record
+from .verdicts import summarize
+
+
+def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
+    """Per (case, seed) where both judged: (both pass, clip only, oracle only, both fail)."""
+    verdicts: dict[tuple[str, int], dict[str, bool]] = defaultdict(dict)
+    for r in records:
+        if r.metric in ("r_precision", "correct") and r.passed is not None:
+            verdicts[(r.case_id, r.seed)][r.judge] = r.passed
+    counts = [0, 0, 0, 0]
+    for v in verdicts.values():
+        if "clip" in v and "oracle" in v:
+            counts[{(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[(v["clip"], v["oracle"])]] += 1
+    return tuple(counts)
+
+
+def summary_lines(store_root: Path, run_id: str) -> list[str]:
+    store = Store(store_root)
+    try:
+        run = next(r for r in store.runs() if r["run_id"] == run_id)
+        records = store.records(run_id)
+    finally:
+        store.close()
+    settings = json.loads(run["settings"])
+    lines = [f"run {run_id}, round {run['round']!r}, stored in {Path(store_root) / 'grounding.sqlite'}"]
+    by_modality: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        by_modality[r.modality].append(r)
+    for modality, rs in sorted(by_modality.items()):
+        cases: dict[str, list[Record]] = defaultdict(list)
+        controls = [r for r in rs if r.judge.endswith("-control")]
+        for r in rs:
+            if not r.judge.endswith("-control"):
+                cases[r.case_id].append(r)
+        rates = [summarize(c)[0] for c in cases.values()]
+        clip = [r.value for r in rs if r.metric == "clip_score"]
+        gen = settings.get("generation", {}).get(modality, {})
+        lines.append(f"{modality}: {len(cases)} cases, mean pass rate {sum(rates) / max(len(rates), 1):.3f}; "
+                     f"mean CLIPScore {sum(clip) / max(len(clip), 1):.3f} [{CLIPSCORE_SCALE}]")
+        if gen:
+            made = gen["artifacts"] - gen["from_cache"]
+            lines.append(f"  generation: {gen['artifacts']} outputs, {gen['from_cache']} from cache, {made} generated"
+                         + (" (nothing regenerated)" if made == 0 else ""))
+        both, clip_only, oracle_only, neither = judge_agreement(rs)
+        judged = both + clip_only + oracle_only + neither
+        if judged:
+            lines.append(f"  CLIP judge vs shapes-world oracle on {judged} outputs: agreement "
+                         f"{(both + neither) / judged:.3f} (both pass {both}, CLIP-only pass {clip_only}, "
+                         f"oracle-only pass {oracle_only}, both fail {neither})")
+        if controls:
+            lost = sum(bool(r.passed) for r in controls)
+            lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "
+                         f"{lost}/{len(controls)} held")
+    return lines

@@ -1,0 +1,96 @@
+"""Run settings: every option is a command-line flag and an ini setting of the same name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .checkpoint import BUNDLED
+from .errors import GroundingUsageError
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must lie between 0 and 1")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _flag(text: Any) -> bool:
+    return text is True or str(text).lower() in ("1", "true", "yes", "on")
+
+
+# (option, type, default, help); the ini name is the option with dashes as underscores, prefixed grounding_.
+OPTIONS: list[tuple[str, Callable[[str], Any], Any, str]] = [
+    ("model", str, None, "checkpoint folder (default: the bundled shapes-world reference checkpoints)"),
+    ("judge", str, None, "CLIP judge: ARCH:PRETRAINED, ARCH:/weights.safetensors or an open_clip folder"),
+    ("round", str, "0", "label of this run, e.g. the self-training round"),
+    ("baseline", str, None, "compare with a run: a round label or run id in the store, or another store folder"),
+    ("store", str, ".grounding", "result store folder"),
+    ("seeds", _positive, 4, "generations per case (seeds 0..N-1)"),
+    ("min-pass-rate", _fraction, 0.75, "a case fails when fewer of its seeds pass"),
+    ("tolerance", _fraction, 0.25, "with --baseline: largest allowed fall of a case's pass rate"),
+    ("clip-tolerance", float, 0.1, "with --baseline: largest allowed fall of a case's mean CLIPScore"),
+    ("device", str, None, "torch device (default: cuda when present, else cpu)"),
+    ("allow-pickle", _flag, False, "allow pickle (.bin/.pt) weights; they can run code when loaded"),
+]
+
+
+def ini_name(option: str) -> str:
+    return "grounding_" + option.replace("-", "_")
+
+
+def flag_name(option: str) -> str:
+    return "--grounding-store" if option == "store" else f"--{option}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: Path
+    judge: str | None
+    round: str
+    baseline: str | None
+    store: Path
+    seeds: int
+    min_pass_rate: float
+    tolerance: float
+    clip_tolerance: float
+    device: str | None
+    allow_pickle: bool
+
+    @property
+    def model_given(self) -> bool:
+        return self.model != BUNDLED
+
+
+def from_values(values: dict[str, Any]) -> Settings:
+    """Convert raw option values (flag, else ini, else default) and name the bad one if any."""
+    converted = {}
+    for option, kind, default, _ in OPTIONS:
+        raw = values.get(option)
+        if raw is None or raw == "":
+            converted[option] = default
+            continue
+        try:
+            converted[option] = kind(raw)
+        except ValueError as err:
+            raise GroundingUsageError(
+                f"{flag_name(option)} {raw!r} (or ini {ini_name(option)}): {err}. See `pytest --help`, section "
+                f"grounding, for what each option takes."
+            ) from None
+    return Settings(
+        model=Path(converted["model"]).expanduser() if converted["model"] else BUNDLED,
+        judge=converted["judge"], round=str(converted["round"]), baseline=converted["baseline"],
+        store=Path(converted["store"]).expanduser(), seeds=converted["seeds"],
+        min_pass_rate=converted["min-pass-rate"], tolerance=converted["tolerance"],
+        clip_tolerance=converted["clip-tolerance"], device=converted["device"],
+        allow_pickle=converted["allow-pickle"],
+    )

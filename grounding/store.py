@@ -1,0 +1,101 @@
+"""The result store: a SQLite file of runs, records and the generation cache, plus content-named artifacts.
+
+Every write is one transaction, so an interrupted run leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from dataclasses import astuple, fields
+from pathlib import Path
+
+from .errors import GroundingUsageError
+from .types import Record
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, round TEXT NOT NULL, model TEXT NOT NULL, started REAL NOT NULL,
+    finished REAL NOT NULL, settings TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    run_id TEXT NOT NULL REFERENCES runs(run_id), round TEXT NOT NULL, model_hash TEXT NOT NULL,
+    modality TEXT NOT NULL, case_id TEXT NOT NULL, seed INTEGER NOT NULL, judge TEXT NOT NULL,
+    metric TEXT NOT NULL, value REAL NOT NULL, passed INTEGER, artifact TEXT NOT NULL, explanation TEXT);
+CREATE INDEX IF NOT EXISTS records_run ON records(run_id, modality, case_id);
+CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, artifact TEXT NOT NULL, sha256 TEXT NOT NULL);
+"""
+RECORD_COLUMNS = ", ".join(f.name for f in fields(Record))
+
+
+class Store:
+    """One folder: grounding.sqlite and artifacts/ named by content hash."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        try:
+            (self.root / "artifacts").mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.root / "grounding.sqlite")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.DatabaseError) as err:
+            raise GroundingUsageError(
+                f"--grounding-store {self.root}: cannot open the result store there ({err}). Pass a writable "
+                f"folder; if grounding.sqlite in it is damaged, move it aside and the next run starts a new one."
+            ) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # artifacts and the generation cache
+    def write_artifact(self, data: bytes, suffix: str) -> tuple[Path, str]:
+        """Write bytes under their SHA-256 name (atomically) and return the path and hash."""
+        sha = hashlib.sha256(data).hexdigest()
+        path = self.root / "artifacts" / sha[:2] / f"{sha}{suffix}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        return path, sha
+
+    def cached_generation(self, key: str) -> tuple[Path, str] | None:
+        row = self._db.execute("SELECT artifact, sha256 FROM generations WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        path = self.root / row[0]
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != row[1]:
+            return None
+        return path, row[1]
+
+    def remember_generations(self, entries: list[tuple[str, Path, str]]) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO generations VALUES (?, ?, ?)",
+                                 [(k, str(p.relative_to(self.root)), s) for k, p, s in entries])
+
+    # runs and records
+    def append_run(self, *, run_id: str, round: str, model: str, started: float, settings: dict,
+                   records: list[Record]) -> None:
+        """Add a run and all its records in one transaction."""
+        with self._db:
+            self._db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                             (run_id, round, model, started, time.time(), json.dumps(settings, sort_keys=True)))
+            self._db.executemany(f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({', '.join('?' * len(fields(Record)))})",
+                                 [astuple(r) for r in records])
+
+    def runs(self) -> list[dict]:
+        cursor = self._db.execute("SELECT run_id, round, model, started, finished, settings FROM runs ORDER BY started")
+        return [dict(zip(("run_id", "round", "model", "started", "finished", "settings"), row)) for row in cursor]
+
+    def find_run(self, ref: str) -> str | None:
+        """The run id a --baseline names: a run id, or a round label (its latest run)."""
+        row = self._db.execute("SELECT run_id FROM runs WHERE run_id = ? OR round = ? ORDER BY started DESC LIMIT 1",
+                               (ref, ref)).fetchone()
+        return row[0] if row else None
+
+    def records(self, run_id: str) -> list[Record]:
+        cursor = self._db.execute(f"SELECT {RECORD_COLUMNS} FROM records WHERE run_id = ?", (run_id,))
+        return [Record(*row[:9], None if row[9] is None else bool(row[9]), *row[10:]) for row in cursor]

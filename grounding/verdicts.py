@@ -1,0 +1,89 @@
+"""From records to per-case verdicts: pass rate over seeds, its interval, and the baseline delta."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from statistics import fmean
+from typing import Iterable
+
+from .stats import clopper_pearson
+from .types import Case, Record
+
+
+@dataclass(frozen=True)
+class SeedOutcome:
+    seed: int
+    passed: bool
+    artifact: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseVerdict:
+    case: Case
+    seeds: tuple[SeedOutcome, ...]
+    pass_rate: float
+    interval: tuple[float, float]
+    clip_score: float | None
+    baseline_pass_rate: float | None
+    baseline_clip_score: float | None
+    passed: bool
+    problems: tuple[str, ...]
+
+    def message(self) -> str:
+        """The failure message: instruction, scores, the contrast that won, and the artifact paths."""
+        lines = [f"instruction: {self.case.instruction!r}",
+                 f"pass rate {self.pass_rate:.2f} over {len(self.seeds)} seeds "
+                 f"(95% Clopper-Pearson {self.interval[0]:.2f}-{self.interval[1]:.2f})"
+                 + (f", mean CLIPScore {self.clip_score:.3f} (2.5*max(cos,0))" if self.clip_score is not None else "")]
+        if self.baseline_pass_rate is not None:
+            lines.append(f"baseline: pass rate {self.baseline_pass_rate:.2f}"
+                         + (f", CLIPScore {self.baseline_clip_score:.3f}" if self.baseline_clip_score is not None else ""))
+        lines += [f"FAILED: {p}" for p in self.problems]
+        for outcome in self.seeds:
+            mark = "ok " if outcome.passed else "BAD"
+            lines.append(f"  {mark} seed {outcome.seed}: {'; '.join(outcome.reasons)}\n        {outcome.artifact}")
+        return "\n".join(lines)
+
+
+def _by_seed(records: Iterable[Record]) -> dict[int, list[Record]]:
+    out: dict[int, list[Record]] = defaultdict(list)
+    for r in records:
+        out[r.seed].append(r)
+    return out
+
+
+def summarize(records: list[Record]) -> tuple[float, float | None]:
+    """(pass rate, mean CLIPScore) of one case's records."""
+    seeds = _by_seed(records)
+    passes = [all(r.passed for r in rs if r.passed is not None) for rs in seeds.values()]
+    clip = [r.value for r in records if r.metric == "clip_score"]
+    return (sum(passes) / len(passes) if passes else 0.0), (fmean(clip) if clip else None)
+
+
+def case_verdict(case: Case, records: list[Record], *, min_pass_rate: float, tolerance: float,
+                 clip_tolerance: float, baseline: list[Record] | None = None) -> CaseVerdict:
+    """A case passes when enough seeds pass every judge and, against a baseline, it has not fallen too far."""
+    outcomes = []
+    for seed, rs in sorted(_by_seed(records).items()):
+        verdicts = [r for r in rs if r.passed is not None]
+        reasons = tuple(f"{r.judge}: {r.explanation}" for r in verdicts if not r.passed) or tuple(
+            f"{r.judge}: {r.explanation}" for r in verdicts if r.judge == "oracle")
+        outcomes.append(SeedOutcome(seed, all(r.passed for r in verdicts), rs[0].artifact,
+                                    reasons or ("no verdict",)))
+    passes = sum(o.passed for o in outcomes)
+    rate, clip = summarize(records)
+    problems = []
+    if rate < min_pass_rate:
+        problems.append(f"pass rate {rate:.2f} is below the minimum {min_pass_rate:.2f}")
+    base_rate = base_clip = None
+    if baseline:
+        base_rate, base_clip = summarize(baseline)
+        if rate < base_rate - tolerance:
+            problems.append(f"pass rate fell {base_rate - rate:.2f} below the baseline's (tolerance {tolerance:.2f})")
+        if clip is not None and base_clip is not None and clip < base_clip - clip_tolerance:
+            problems.append(f"CLIPScore fell {base_clip - clip:.3f} below the baseline's "
+                            f"(tolerance {clip_tolerance:.3f})")
+    return CaseVerdict(case, tuple(outcomes), rate, clopper_pearson(passes, len(outcomes)), clip, base_rate,
+                       base_clip, not problems, tuple(problems))

@@ -1,0 +1,1 @@
+"""Modality adapters, one self-contained module each, registered under `grounding.modalities`."""
