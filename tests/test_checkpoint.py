@@ -1,0 +1,85 @@
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from grounding.checkpoint import BUNDLED, content_hash, resolve
+from grounding.errors import GroundingUsageError
+
+
+def _pipeline_dir(tmp_path, weights="model.safetensors"):
+    folder = tmp_path / "pipe"
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    if weights.endswith(".safetensors"):
+        save_file({"w": torch.ones(3)}, folder / "unet" / weights)
+    else:
+        torch.save({"w": torch.ones(3)}, folder / "unet" / weights)
+    return folder
+
+
+def test_bundled_checkpoints_resolve_to_their_modalities():
+    found = resolve(BUNDLED)
+    assert [c.modality for c in found] == ["text-to-image"]
+    assert (found[0].path / "model_index.json").is_file()
+    assert found[0].settings["steps"] > 0
+
+
+def test_diffusers_and_transformers_folders(tmp_path):
+    assert [c.modality for c in resolve(_pipeline_dir(tmp_path))] == ["text-to-image"]
+    lm = tmp_path / "lm"
+    lm.mkdir()
+    (lm / "config.json").write_text("{}")
+    assert [c.modality for c in resolve(lm)] == ["ascii-art", "code"]
+
+
+def _file(folder):
+    (folder / "w.safetensors").write_bytes(b"x")
+    return folder / "w.safetensors"
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda p: p / "missing", "no such file or directory"),
+    (_file, "a file, not a checkpoint folder"),
+    (lambda p: p, "not a checkpoint"),
+])
+def test_bad_paths_get_one_clear_message(tmp_path, make, problem):
+    with pytest.raises(GroundingUsageError, match=problem) as err:
+        resolve(make(tmp_path))
+    assert "--model" in str(err.value)
+
+
+def test_pickle_weights_are_refused_unless_allowed(tmp_path):
+    folder = _pipeline_dir(tmp_path, weights="diffusion_pytorch_model.bin")
+    with pytest.raises(GroundingUsageError, match="pickle checkpoint.*--allow-pickle"):
+        resolve(folder)
+    assert resolve(folder, allow_pickle=True)
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[:-4], lambda b: b"\xff" * 8 + b[8:], lambda b: b[:8] + b"{nope" + b[13:]])
+def test_corrupt_safetensors_are_refused(tmp_path, damage):
+    folder = _pipeline_dir(tmp_path)
+    file = folder / "unet" / "model.safetensors"
+    file.write_bytes(damage(file.read_bytes()))
+    with pytest.raises(GroundingUsageError, match="not a readable safetensors file"):
+        resolve(folder)
+
+
+def test_content_hash_follows_content_not_location(tmp_path):
+    first = _pipeline_dir(tmp_path)
+    moved = shutil.copytree(first, tmp_path / "elsewhere")
+    assert content_hash(first) == content_hash(moved)
+    save_file({"w": torch.zeros(3)}, moved / "unet" / "model.safetensors")
+    assert content_hash(first) != content_hash(moved)
+
+
+def test_grounding_toml_names_sub_folders(tmp_path):
+    pipe = _pipeline_dir(tmp_path)
+    (tmp_path / "grounding.toml").write_text('[modalities.text-to-image]\npath = "pipe"\nsteps = 3\n')
+    (found,) = resolve(tmp_path)
+    assert found.path == pipe.resolve() and found.settings == {"steps": 3}
+    (tmp_path / "grounding.toml").write_text("[modalities\n")
+    with pytest.raises(GroundingUsageError, match="not valid TOML"):
+        resolve(tmp_path)

@@ -1,0 +1,58 @@
+import random
+
+from hypothesis import given, settings, strategies as st
+
+from shapes_world import (COLOURS, SHAPES, Spec, Thing, caption, check, contrasts, random_spec, read, render,
+                          spec_from_dict)
+
+
+def test_oracle_reads_rendered_scenes_at_least_99_percent():
+    rng = random.Random(1234)
+    trials = 2000
+    wrong = [caption(s) for s in (random_spec(rng) for _ in range(trials)) if not check(read(render(s, rng)), s)[0]]
+    assert len(wrong) / trials <= 0.01, wrong[:10]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(list(COLOURS)), st.sampled_from(SHAPES), st.sampled_from(["small", "large"]),
+       st.integers(0, 10_000))
+def test_oracle_reads_colour_shape_and_size_of_any_single_object(colour, shape, size, seed):
+    spec = Spec((Thing(colour, shape, size),))
+    seen = read(render(spec, random.Random(seed)))
+    assert [(s.colour, s.shape, s.size) for s in seen] == [(colour, shape, size)]
+
+
+def test_oracle_rejects_the_wrong_scene():
+    rng = random.Random(0)
+    red_left_of_blue = Spec((Thing("red", "circle"), Thing("blue", "square")))
+    image = render(red_left_of_blue, rng)
+    assert check(read(image), red_left_of_blue)[0]
+    ok, reason = check(read(image), Spec((Thing("blue", "square"), Thing("red", "circle"))))
+    assert not ok and "expected blue square" in reason
+    ok, reason = check(read(image), Spec((Thing("red", "circle"),), count=3))
+    assert not ok and "expected 3 object(s), saw 2" in reason
+
+
+def test_contrasts_differ_from_the_instruction_and_from_each_other():
+    rng = random.Random(5)
+    for _ in range(300):
+        spec = random_spec(rng)
+        texts = contrasts(spec)
+        assert texts and caption(spec) not in texts and len(set(texts)) == len(texts)
+
+
+def test_caption_grammar():
+    assert caption(Spec((Thing("orange", "circle"),))) == "an orange circle"
+    assert caption(Spec((Thing("red", "square", "small"),), side="left")) == "a small red square on the left"
+    assert caption(Spec((Thing("red", "circle"), Thing("blue", "triangle")))) == \
+        "a red circle to the left of a blue triangle"
+    assert caption(Spec((Thing("green", "triangle"),), count=3)) == "three green triangles"
+    pair = Spec((Thing("red", "circle"), Thing("blue", "triangle")))
+    assert contrasts(pair) == ["a blue circle to the left of a red triangle",
+                               "a red triangle to the left of a blue circle",
+                               "a blue triangle to the left of a red circle"]
+
+
+def test_spec_from_case_expectation():
+    data = {"things": [{"colour": "red", "shape": "circle"}], "count": 2, "side": None}
+    assert spec_from_dict(data) == Spec((Thing("red", "circle"),), count=2)
