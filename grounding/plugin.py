@@ -20,7 +20,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if option == "allow-pickle":
             group.addoption(flag, action="store_true", default=None, help=help_text)
         else:
-            group.addoption(flag, default=None, help=f"{help_text} (default: {default})")
+            shown = "" if default is None else f" (default: {default})"
+            group.addoption(flag, default=None, help=help_text + shown)
         parser.addini(ini_name(option), help=help_text, default=None)
 
 

@@ -1,0 +1,95 @@
+"""The plugin, driven black-box through pytester: options, ini settings and clear usage errors."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+
+def test_options_are_grouped_and_mirrored_as_ini(pytester):
+    result = pytester.runpytest("--help")
+    text = result.stdout.str()
+    assert "cross-modal grounding suite:" in text
+    for flag in ("--model", "--judge", "--round", "--baseline", "--grounding-store", "--seeds", "--min-pass-rate",
+                 "--tolerance", "--clip-tolerance", "--allow-pickle"):
+        assert flag in text
+    for ini in ("grounding_model", "grounding_judge", "grounding_store", "grounding_min_pass_rate"):
+        assert ini in text
+
+
+def _usage_error(result, *fragments):
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    text = result.stderr.str()
+    assert "Traceback" not in text
+    for fragment in fragments:
+        assert fragment in text, text
+
+
+def test_missing_model_path(pytester, tmp_path):
+    _usage_error(pytester.runpytest(f"--model={tmp_path / 'nope'}"), "no such file or directory")
+
+
+def test_folder_that_is_not_a_checkpoint(pytester, tmp_path):
+    _usage_error(pytester.runpytest(f"--model={tmp_path}"), "is not a checkpoint", "model_index.json")
+
+
+def test_pickle_checkpoint_is_refused_unless_allowed(pytester, tmp_path):
+    (tmp_path / "unet").mkdir()
+    (tmp_path / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
+    torch.save({"w": torch.ones(2)}, tmp_path / "unet" / "diffusion_pytorch_model.bin")
+    _usage_error(pytester.runpytest(f"--model={tmp_path}"), "pickle checkpoint", "--allow-pickle")
+    pytester.makepyfile("def test_ok():\n    assert True\n")
+    assert pytester.runpytest(f"--model={tmp_path}", "--allow-pickle").ret == 0
+
+
+def test_corrupt_safetensors(pytester, tmp_path):
+    (tmp_path / "unet").mkdir()
+    (tmp_path / "model_index.json").write_text("{}")
+    save_file({"w": torch.ones(64)}, tmp_path / "unet" / "m.safetensors")
+    data = (tmp_path / "unet" / "m.safetensors").read_bytes()
+    (tmp_path / "unet" / "m.safetensors").write_bytes(data[: len(data) // 2])
+    _usage_error(pytester.runpytest(f"--model={tmp_path}"), "not a readable safetensors file")
+
+
+@pytest.mark.parametrize("judge, fragment", [
+    ("NoSuchArch:openai", "open_clip knows no architecture 'NoSuchArch'"),
+    ("ViT-B-32:no-such-tag", "no pretrained tag 'no-such-tag'"),
+    ("ViT-B-32:/missing/weights.safetensors", "does not exist"),
+    ("just-a-word", "ARCH:PRETRAINED"),
+])
+def test_unknown_judge(pytester, judge, fragment):
+    # A subprocess: checking a judge name imports open_clip, which cannot be imported twice in one process.
+    _usage_error(pytester.runpytest_subprocess(f"--judge={judge}"), fragment)
+
+
+def test_ini_settings_are_read_and_validated(pytester):
+    pytester.makeini("[pytest]\ngrounding_seeds = 0\n")
+    _usage_error(pytester.runpytest(), "grounding_seeds", "must be at least 1")
+    pytester.makeini("[pytest]\ngrounding_model = /nonexistent/model\n")
+    _usage_error(pytester.runpytest(), "/nonexistent/model", "no such file")
+
+
+def test_settings_fixture_prefers_flags_over_ini(pytester):
+    pytester.makeini("[pytest]\ngrounding_seeds = 3\ngrounding_round = from-ini\n")
+    pytester.makepyfile("""
+        def test_settings(grounding_settings):
+            assert grounding_settings.seeds == 3
+            assert grounding_settings.round == "from-flag"
+            assert grounding_settings.min_pass_rate == 0.75
+    """)
+    assert pytester.runpytest("--round=from-flag").ret == 0
+
+
+def test_bad_case_file_in_a_suite_reads_as_a_message(pytester):
+    pytester.makefile(".toml", cases='modality = "text-to-image"\n')
+    pytester.makepyfile("""
+        from grounding.cases import load_cases
+        CASES = load_cases("cases.toml")
+        def test_x():
+            pass
+    """)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    text = result.stdout.str()
+    assert "it holds no cases" in text and "Traceback" not in text and "grounding.errors" not in text
