@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from . import report
@@ -74,6 +76,8 @@ def grounding_store(grounding_settings: Settings):
 @pytest.fixture(scope="session")
 def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settings, grounding_store):
     """modality -> ModalityResults for the cases this session selected, computed once per modality."""
+    # Offline unless the user says otherwise: set before diffusers, transformers or open_clip import the hub client.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .run import ModalityResults, RunState, baseline_records, run_modality
 
     config = request.config

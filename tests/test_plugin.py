@@ -93,3 +93,11 @@ def test_bad_case_file_in_a_suite_reads_as_a_message(pytester):
     assert result.ret == pytest.ExitCode.INTERRUPTED
     text = result.stdout.str()
     assert "it holds no cases" in text and "Traceback" not in text and "grounding.errors" not in text
+
+
+def test_plugin_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, grounding.plugin; sys.exit('torch' in sys.modules or 'diffusers' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -6,7 +6,6 @@ CLIPScore reports 100 * cos and clips only the mean; the two scales are not comp
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -90,7 +89,6 @@ class ClipJudge:
 def load_clip_judge(spec: str | None = None, *, device: str | None = None) -> ClipJudge:
     """Load a judge through open_clip's factory, offline: a tag must already be in the local cache."""
     name, pretrained = parse_spec(spec)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import open_clip
     import torch
 

@@ -1,0 +1,11 @@
+"""grounding: a pytest-based cross-modal grounding test suite.
+
+The public surface: the data types that flow through a run, case loading, and the one usage error.
+Heavy libraries (torch, diffusers, open_clip) load only when a modality or judge is used.
+"""
+
+from .cases import load_cases
+from .errors import GroundingUsageError
+from .types import Artifact, Case, Record, Score
+
+__all__ = ["Artifact", "Case", "GroundingUsageError", "Record", "Score", "load_cases"]

@@ -1,0 +1,104 @@
+"""The bundled CLIP judge: it discriminates the shapes world, loads through open_clip's factory, and its
+preprocessing is what it was trained with."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import shapes_world
+from grounding.errors import GroundingUsageError
+from grounding.judges.clip import BUNDLED_JUDGE, load_clip_judge, parse_spec, score_images
+from shapes_world import COLOURS, SHAPES, Spec, Thing, caption, contrasts, random_spec, render
+
+LABELS = [Thing(c, s) for c in COLOURS for s in SHAPES]
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return load_clip_judge(None, device="cpu")
+
+
+def _zero_shot_accuracy(judge, images, truth, transform=None):
+    texts = judge.embed_texts([caption(Spec((t,))) for t in LABELS])
+    if transform is None:
+        embedded = judge.embed_images(images)
+    else:
+        with torch.no_grad():
+            batch = torch.stack([transform(i) for i in images])
+            embedded = torch.nn.functional.normalize(judge.model.encode_image(batch), dim=-1)
+    return float(((embedded @ texts.T).argmax(1) == torch.tensor(truth)).float().mean())
+
+
+def _fresh_single_objects(n, seed):
+    rng = random.Random(seed)
+    truth = [rng.randrange(len(LABELS)) for _ in range(n)]
+    return [render(Spec((LABELS[i],)), rng) for i in truth], truth
+
+
+def test_zero_shot_colour_shape_accuracy_at_least_95_percent(judge):
+    images, truth = _fresh_single_objects(400, seed=2024)
+    assert _zero_shot_accuracy(judge, images, truth) >= 0.95
+
+
+def test_preprocessing_is_0_1_then_normalised_and_a_0_255_mixup_is_caught(judge):
+    image = render(Spec((Thing("red", "circle"),)), random.Random(0))
+    expected = (torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255.0 - 0.5) / 0.5
+    assert torch.allclose(judge.preprocess(image), expected, atol=1e-5)
+    images, truth = _fresh_single_objects(200, seed=7)
+    good = _zero_shot_accuracy(judge, images, truth)
+    mixed_up = _zero_shot_accuracy(judge, images, truth, transform=lambda i: judge.preprocess(i) * 255.0)
+    assert good - mixed_up > 0.3
+
+
+def test_contrastive_r_precision_on_fresh_scenes(judge):
+    rng = random.Random(99)
+    specs = [random_spec(rng) for _ in range(300)]
+    scored = score_images(judge, [render(s, rng) for s in specs], [caption(s) for s in specs],
+                          [contrasts(s) for s in specs])
+    assert np.mean([rank.passed for _, rank in scored]) >= 0.9
+    assert all(0.0 <= clip.value <= 2.5 for clip, _ in scored)
+
+
+def test_blank_and_noise_images_do_not_pass_single_object_cases(judge):
+    from grounding.image_judging import control_images
+    from PIL import Image
+    import io
+
+    controls = [Image.open(io.BytesIO(b)) for b in control_images((32, 32)).values()]
+    specs = [Spec((t,)) for t in LABELS]
+    for control in controls:
+        scored = score_images(judge, [control] * len(specs), [caption(s) for s in specs], [contrasts(s) for s in specs])
+        assert not any(rank.passed for _, rank in scored)
+
+
+def test_the_same_factory_loads_arch_and_weights_file(tmp_path):
+    import open_clip
+
+    config = json.loads((BUNDLED_JUDGE / "open_clip_config.json").read_text())
+    (tmp_path / "shapes-clip-test.json").write_text(json.dumps(config["model_cfg"]))
+    open_clip.add_model_config(tmp_path / "shapes-clip-test.json")
+    weights = BUNDLED_JUDGE / "open_clip_model.safetensors"
+    assert parse_spec(f"shapes-clip-test:{weights}") == ("shapes-clip-test", str(weights))
+    judge = load_clip_judge(f"shapes-clip-test:{weights}", device="cpu")
+    images, truth = _fresh_single_objects(100, seed=3)
+    assert _zero_shot_accuracy(judge, images, truth) >= 0.9
+
+
+def test_spec_forms_and_errors(tmp_path):
+    assert parse_spec(None)[0] == f"local-dir:{BUNDLED_JUDGE}"
+    assert parse_spec(str(BUNDLED_JUDGE)) == (f"local-dir:{BUNDLED_JUDGE}", None)
+    assert parse_spec("ViT-B-32:openai") == ("ViT-B-32", "openai")
+    with pytest.raises(GroundingUsageError, match="no open_clip_config.json"):
+        parse_spec(str(tmp_path))
+    with pytest.raises(GroundingUsageError, match="ARCH:PRETRAINED"):
+        parse_spec("nonsense")
+
+
+def test_a_known_tag_missing_from_the_local_cache_fails_clearly_offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.raises(GroundingUsageError, match="could not load it.*local cache"):
+        load_clip_judge("RN50:openai", device="cpu")

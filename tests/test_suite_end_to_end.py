@@ -1,0 +1,102 @@
+"""`pytest suites/` on the bundled checkpoint and on copies of it: healthy, re-saved, and two drifted ones.
+
+A drifted copy must fail with per-case messages; a healthy one must pass. This proves each check's power and
+its specificity on the real fixtures, end to end, in a subprocess as a user runs it.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from grounding.checkpoint import BUNDLED
+
+SUITES = Path(__file__).parents[1] / "suites"
+T2I = BUNDLED / "shapes-t2i"
+
+
+def run_suite(pytester, *args):
+    return pytester.runpytest_subprocess(str(SUITES), "-p", "no:cacheprovider", "-rf", *args)
+
+
+def failed_ids(result) -> list[str]:
+    return re.findall(r"FAILED \S+::test_instruction_is_grounded\[([^\]]+)\]", result.stdout.str())
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return tmp_path_factory.mktemp("store")
+
+
+def _copy(tmp_path: Path, name: str) -> Path:
+    return Path(shutil.copytree(T2I, tmp_path / name))
+
+
+def swap_token_embeddings(pipeline: Path, first: str, second: str) -> None:
+    """Swap two words' rows of the text encoder's token embedding, as a drifted round might."""
+    vocab = json.loads((pipeline / "tokenizer" / "vocab.json").read_text())
+    a, b = vocab[f"{first}</w>"], vocab[f"{second}</w>"]
+    file = pipeline / "text_encoder" / "model.safetensors"
+    tensors = load_file(file)
+    key = next(k for k in tensors if k.endswith("token_embedding.weight"))
+    tensors[key][[a, b]] = tensors[key][[b, a]]
+    save_file(tensors, file)
+
+
+def degrade_unet(pipeline: Path, noise: float = 0.5, seed: int = 0) -> None:
+    """Add Gaussian noise, `noise` times each tensor's own spread, to every UNet weight."""
+    file = pipeline / "unet" / "diffusion_pytorch_model.safetensors"
+    tensors = load_file(file)
+    generator = torch.Generator().manual_seed(seed)
+    for key, value in tensors.items():
+        if value.numel() > 1 and value.is_floating_point():
+            tensors[key] = value + noise * value.float().std() * torch.randn(value.shape, generator=generator)
+    save_file(tensors, file)
+
+
+def test_bundled_checkpoint_passes_and_a_rerun_regenerates_nothing(pytester, store):
+    first = run_suite(pytester, f"--grounding-store={store}", "--round=0")
+    assert first.ret == 0, first.stdout.str()[-3000:]
+    text = first.stdout.str()
+    assert "240 outputs, 0 from cache, 240 generated" in text
+    assert re.search(r"CLIP judge vs shapes-world oracle on 240 outputs: agreement \d\.\d+", text)
+    second = run_suite(pytester, f"--grounding-store={store}", "--round=0-again")
+    assert second.ret == 0
+    assert "240 outputs, 240 from cache, 0 generated (nothing regenerated)" in second.stdout.str()
+
+
+def test_an_unchanged_resave_passes(pytester, tmp_path, store):
+    from diffusers import DiffusionPipeline
+
+    DiffusionPipeline.from_pretrained(T2I).save_pretrained(tmp_path / "resaved", safe_serialization=True)
+    result = run_suite(pytester, f"--model={tmp_path / 'resaved'}", f"--grounding-store={store}")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+
+
+def test_swapped_colour_words_fail_exactly_the_cases_that_use_them(pytester, tmp_path, store):
+    drifted = _copy(tmp_path, "swapped")
+    swap_token_embeddings(drifted, "red", "blue")
+    result = run_suite(pytester, f"--model={drifted}", f"--grounding-store={store}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    failed = failed_ids(result)
+    uses_red_or_blue = [f for f in failed if re.search(r"\b(red|blue)\b", f.replace("-", " "))]
+    assert len(failed) >= 15 and uses_red_or_blue == failed
+    text = result.stdout.str()
+    assert "instruction: 'a red circle'" in text and "won (cos" in text and "oracle: expected" in text
+    assert re.search(r"artifacts/\w\w/\w{64}\.png", text)
+
+
+def test_degraded_unet_fails_and_falls_below_the_baseline(pytester, tmp_path, store):
+    baseline = run_suite(pytester, f"--grounding-store={store}", "--round=healthy")
+    assert baseline.ret == 0
+    drifted = _copy(tmp_path, "degraded")
+    degrade_unet(drifted)
+    result = run_suite(pytester, f"--model={drifted}", f"--grounding-store={store}", "--round=degraded",
+                       "--baseline=healthy")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert len(failed_ids(result)) >= 30
+    assert "below the baseline's" in result.stdout.str()
