@@ -55,8 +55,9 @@ def judge_image(args: argparse.Namespace) -> list[dict]:
     if args.expect:
         try:
             expect = json.loads(args.expect)
-            assert shapes_oracle.applies(expect)
-        except (ValueError, AssertionError):
+            if not isinstance(expect, dict) or not shapes_oracle.applies(expect):
+                raise ValueError
+        except ValueError:
             raise GroundingUsageError(f"--expect {args.expect}: not a JSON object with a non-empty `things` list, "
                                       f"e.g. '{{\"things\": [{{\"colour\": \"red\", \"shape\": \"circle\"}}]}}'.") from None
     images = _open_images(args.files)

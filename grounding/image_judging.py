@@ -43,10 +43,16 @@ def control_images(size: tuple[int, int], seed: int = 0) -> dict[str, bytes]:
     return encoded
 
 
-def judge_controls(judge: ClipJudge, controls: dict[str, Image.Image], case: Case) -> list[Score]:
-    """A control passes when the instruction does NOT outrank its contrasts on it (and so cannot pass the case)."""
-    names = list(controls)
-    scored = score_images(judge, [controls[n] for n in names], [case.instruction] * len(names),
-                          [case.contrasts] * len(names))
-    return [Score(CONTROL_JUDGE, f"{name}_loses", 1.0 - r.value, not r.passed,
-                  f"{name} image: {r.explanation}") for name, (_, r) in zip(names, scored)]
+def judge_controls(judge: ClipJudge, controls: Sequence[Artifact], cases: Sequence[Case]) -> list[tuple[Artifact, Score]]:
+    """Each control image against each case: it holds when the instruction does NOT outrank the contrasts."""
+    images = [Image.open(c.path).convert("RGB") for c in controls]
+    pairs = [(case, control, image) for case in cases for control, image in zip(controls, images)]
+    scored = score_images(judge, [p[2] for p in pairs], [p[0].instruction for p in pairs],
+                          [p[0].contrasts for p in pairs])
+    out = []
+    for (case, control, _), (_, rank) in zip(pairs, scored):
+        name = control.case_id  # the control's name: "blank" or "noise"
+        out.append((Artifact(case.id, 0, control.path, control.sha256, False),
+                    Score(CONTROL_JUDGE, f"{name}_loses", 1.0 - rank.value, not rank.passed,
+                          f"{name} image: {rank.explanation}")))
+    return out

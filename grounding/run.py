@@ -93,12 +93,8 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     for artifact, scores in zip(generated.artifacts, judge_images(judge, generated.artifacts, by_id)):
         records += to_records(run, checkpoint.modality, artifact, scores)
     size = Image.open(generated.artifacts[0].path).size
-    controls = {}
-    for name, data in control_images(size).items():
-        path, sha = store.write_artifact(data, ".png")
-        controls[name] = (path, Image.open(path).convert("RGB"))
-    for case in cases:
-        scores = judge_controls(judge, {n: img for n, (_, img) in controls.items()}, case)
-        for (name, (path, _)), score in zip(controls.items(), scores):
-            records += to_records(run, checkpoint.modality, Artifact(case.id, 0, path, "", False), [score])
+    controls = [Artifact(name, 0, *store.write_artifact(data, ".png"), False)
+                for name, data in control_images(size).items()]
+    for artifact, score in judge_controls(judge, controls, cases):
+        records += to_records(run, checkpoint.modality, artifact, [score])
     return records

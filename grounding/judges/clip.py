@@ -14,6 +14,7 @@ from ..errors import GroundingUsageError
 from ..types import Score
 
 CLIPSCORE_SCALE = "CLIPScore = 2.5*max(cos,0), Hessel et al. 2021"
+NULL_PROMPTS = ("an empty image", "random noise")  # every case's implicit contrasts: an output must beat them
 BUNDLED_JUDGE = Path(__file__).resolve().parents[2] / "fixtures" / "checkpoints" / "shapes-clip"
 
 
@@ -106,7 +107,10 @@ def load_clip_judge(spec: str | None = None, *, device: str | None = None) -> Cl
 
 def score_images(judge: ClipJudge, images: Sequence, instructions: Sequence[str],
                  contrasts: Sequence[Sequence[str]]) -> list[tuple[Score, Score]]:
-    """For each image: its CLIPScore against its instruction and whether the instruction outranks every contrast."""
+    """For each image: its CLIPScore against its instruction and whether the instruction outranks every contrast,
+    the null prompts ("an empty image", "random noise") included."""
+    contrasts = [tuple(c) + tuple(n for n in NULL_PROMPTS if n not in c and n != i)
+                 for i, c in zip(instructions, contrasts)]
     texts = sorted({t for i, c in zip(instructions, contrasts) for t in (i, *c)})
     index = {t: n for n, t in enumerate(texts)}
     cos = (judge.embed_images(images) @ judge.embed_texts(texts).T).cpu()
@@ -115,9 +119,6 @@ def score_images(judge: ClipJudge, images: Sequence, instructions: Sequence[str]
         own = float(row[index[instruction]])
         clip_score = Score("clip", "clip_score", 2.5 * max(own, 0.0), None, f"cos {own:.3f} ({CLIPSCORE_SCALE})")
         rivals = sorted(((float(row[index[t]]), t) for t in others), reverse=True)
-        if not rivals:
-            out.append((clip_score, Score("clip", "r_precision", 1.0, True, "no contrasts to outrank")))
-            continue
         best, winner = rivals[0]
         won = own > best
         text = (f"instruction outranked every contrast (cos {own:.3f} > {best:.3f} for {winner!r})" if won else

@@ -1,0 +1,30 @@
+"""Conformance check for adapter authors: call it from your own tests.
+
+    from grounding.testing import check_adapter
+    def test_my_adapter():
+        check_adapter("my-modality", "path/to/tiny/checkpoint")
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .adapters import Adapter, load_adapter, registered
+
+
+def check_adapter(modality: str, checkpoint: str | Path, *, device: str | None = "cpu") -> Adapter:
+    """Load through the entry point and check the protocol: registered, typed, deterministic per seed."""
+    assert modality in registered(), f"{modality!r} is not registered under the grounding.modalities entry points"
+    adapter = load_adapter(modality, Path(checkpoint), device=device)
+    assert isinstance(adapter, Adapter), "the loaded adapter lacks modality, suffix, settings or generate"
+    assert adapter.modality == modality, f"adapter.modality is {adapter.modality!r}, registered as {modality!r}"
+    assert adapter.suffix.startswith(".") and len(adapter.suffix) > 1, "suffix must look like '.png'"
+    json.dumps(dict(adapter.settings), sort_keys=True)  # settings enter the cache key: they must be JSON
+    prompts, seeds = ["conformance one", "conformance two", "conformance one"], [0, 1, 0]
+    outputs = adapter.generate(prompts, seeds)
+    assert len(outputs) == len(prompts), "generate must return one output per (prompt, seed)"
+    assert all(isinstance(o, bytes) and o for o in outputs), "outputs must be non-empty encoded bytes"
+    assert outputs[0] == outputs[2], "the same prompt and seed must give the same output"
+    assert adapter.generate(prompts[:1], seeds[:1])[0] == outputs[0], "output must not depend on the batch"
+    return adapter

@@ -1,0 +1,27 @@
+import pytest
+
+from grounding.adapters import load_adapter, registered
+from grounding.checkpoint import BUNDLED
+from grounding.errors import GroundingUsageError
+from grounding.testing import check_adapter
+
+
+def test_text_to_image_is_registered_like_any_third_party_adapter():
+    assert registered()["text-to-image"].value == "modalities.text_to_image:TextToImage"
+
+
+def test_text_to_image_adapter_conforms_on_the_bundled_checkpoint():
+    adapter = check_adapter("text-to-image", BUNDLED / "shapes-t2i")
+    assert adapter.suffix == ".png" and adapter.device == "cpu" and adapter.settings["dtype"] == "torch.float32"
+
+
+def test_unknown_modality_names_the_known_ones(tmp_path):
+    with pytest.raises(GroundingUsageError, match="Unknown modality 'smell'.*text-to-image.*grounding.modalities"):
+        load_adapter("smell", tmp_path)
+
+
+def test_an_incomplete_pipeline_is_a_usage_error(tmp_path):
+    (tmp_path / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", '
+                                               '"UNet2DConditionModel"]}')
+    with pytest.raises(GroundingUsageError, match="diffusers could not load this pipeline"):
+        load_adapter("text-to-image", tmp_path)
