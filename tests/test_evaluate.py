@@ -1,0 +1,57 @@
+"""Generation and its cache, with a tiny adapter that implements the protocol (no model needed)."""
+
+from dataclasses import dataclass, field
+
+from grounding.evaluate import generate, generation_key
+from grounding.report import judge_agreement
+from grounding.store import Store
+from grounding.types import Case, Record
+
+
+@dataclass
+class EchoAdapter:
+    modality: str = "echo"
+    suffix: str = ".txt"
+    settings: dict = field(default_factory=lambda: {"temperature": 0})
+    calls: list = field(default_factory=list)
+
+    def generate(self, prompts, seeds):
+        self.calls.append(list(zip(prompts, seeds)))
+        return [f"{p}#{s}".encode() for p, s in zip(prompts, seeds)]
+
+
+CASES = [Case("a", "echo", "first"), Case("b", "echo", "second")]
+
+
+def test_generation_is_cached_by_model_content_prompt_seed_and_settings(tmp_path):
+    store, adapter = Store(tmp_path), EchoAdapter()
+    first = generate(adapter, CASES, [0, 1], store, model_hash="m1")
+    assert first.from_cache == 0 and len(adapter.calls) == 1 and len(adapter.calls[0]) == 4
+    assert first.artifacts[1].path.read_bytes() == b"first#1"
+    again = generate(adapter, CASES, [0, 1], store, model_hash="m1")
+    assert again.from_cache == 4 and len(adapter.calls) == 1
+    assert [a.path for a in again.artifacts] == [a.path for a in first.artifacts]
+    other_model = generate(adapter, CASES, [0, 1], store, model_hash="m2")
+    assert other_model.from_cache == 0 and len(adapter.calls) == 2
+    more_seeds = generate(adapter, CASES, [0, 1, 2], store, model_hash="m1")
+    assert more_seeds.from_cache == 4 and adapter.calls[-1] == [("first", 2), ("second", 2)]
+
+
+def test_generation_key_changes_with_every_input():
+    adapter = EchoAdapter()
+    base = generation_key("m", adapter, "p", 0)
+    assert base == generation_key("m", adapter, "p", 0)
+    changed = EchoAdapter(settings={"temperature": 1})
+    assert len({base, generation_key("n", adapter, "p", 0), generation_key("m", adapter, "q", 0),
+                generation_key("m", adapter, "p", 1), generation_key("m", changed, "p", 0)}) == 5
+
+
+def test_judge_agreement_counts():
+    def rec(case, seed, judge, ok):
+        metric = "r_precision" if judge == "clip" else "correct"
+        return Record("r", "0", "h", "t", case, seed, judge, metric, float(ok), ok, "x")
+
+    records = [rec("a", 0, "clip", True), rec("a", 0, "oracle", True), rec("a", 1, "clip", True),
+               rec("a", 1, "oracle", False), rec("b", 0, "clip", False), rec("b", 0, "oracle", False),
+               rec("c", 0, "clip", True)]
+    assert judge_agreement(records) == (1, 1, 0, 1)
