@@ -96,9 +96,9 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
                                                           allow_pickle=grounding_settings.allow_pickle)}
             if modality not in checkpoints:
                 pytest.skip(f"--model {grounding_settings.model} holds no {modality} checkpoint")
-            records = run_modality(checkpoints[modality], cases, grounding_settings, grounding_store, state)
             baseline = (baseline_records(grounding_settings.baseline, grounding_store, modality)
                         if grounding_settings.baseline else None)
+            records = run_modality(checkpoints[modality], cases, grounding_settings, grounding_store, state)
         except GroundingUsageError as err:
             pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
         state.records.extend(records)

@@ -100,3 +100,10 @@ def test_degraded_unet_fails_and_falls_below_the_baseline(pytester, tmp_path, st
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert len(failed_ids(result)) >= 30
     assert "below the baseline's" in result.stdout.str()
+
+
+def test_unknown_baseline_stops_before_generating_anything(pytester, tmp_path):
+    result = run_suite(pytester, f"--grounding-store={tmp_path}", "--baseline=round-9")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--baseline round-9: no run with that id or round label" in result.stdout.str() + result.stderr.str()
+    assert not list((tmp_path / "artifacts").rglob("*.png"))
