@@ -1,0 +1,69 @@
+"""The ASCII shapes world: its renderer and the oracle that reads character grids back."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shapes_world.ascii import (ASCII_SHAPES, ASCII_SIZES, SCENES, STYLES, AsciiSpec, ascii_caption,
+                                ascii_contrasts, check_ascii, draw_ascii, read_ascii)
+
+ALL_SPECS = [AsciiSpec(s, z, y) for s in ASCII_SHAPES for z in ASCII_SIZES for y in STYLES] + [
+    AsciiSpec(scene=s) for s in SCENES]
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.label().replace(" ", "-"))
+def test_oracle_reads_back_every_drawing(spec):
+    for seed in range(5):
+        art = draw_ascii(spec, random.Random(seed))
+        assert read_ascii(art).spec == spec, art
+
+
+@given(spec=st.sampled_from(ALL_SPECS), ink=st.text(alphabet="#*@%+=XO", min_size=1, max_size=3),
+       seed=st.integers(0, 100))
+@settings(max_examples=200, deadline=None)
+def test_oracle_ignores_which_characters_are_ink(spec, ink, seed):
+    art = draw_ascii(spec, random.Random(seed))
+    if not spec.scene:  # scenes use their characters (eyes, arrow heads) as part of the picture
+        rng = random.Random(seed)
+        art = "".join(rng.choice(ink) if ch == "#" else ch for ch in art)
+    assert read_ascii(art).spec == spec
+
+
+def test_no_drawing_is_read_as_another_spec():
+    seen = {spec: read_ascii(draw_ascii(spec)).spec for spec in ALL_SPECS}
+    assert len(set(seen.values())) == len(ALL_SPECS)
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("", "empty"),
+    ("Here is a circle for you, I hope that you like it\n#\n#", "prose"),
+    ("#" * 60 + "\n#\n#", "larger than 40 columns"),
+    ("#\n" * 30, "larger than"),
+    ("\u25cf\u25cf\n\u25cf\u25cf\n\u25cf\u25cf", "not printable ASCII"),
+    ("##\n##", "prose"),  # two rows are not a picture
+])
+def test_outputs_that_are_not_ascii_art_are_named(text, problem):
+    seen = read_ascii(text)
+    assert seen.spec is None and problem in seen.problem
+    ok, why = check_ascii(seen, AsciiSpec("circle", "small", "filled"))
+    assert not ok and problem in why
+
+
+def test_check_names_what_was_expected_and_what_was_seen():
+    art = draw_ascii(AsciiSpec("square", "large", "filled"))
+    ok, why = check_ascii(read_ascii(art), AsciiSpec("circle", "large", "filled"))
+    assert not ok and why == "oracle: expected large filled circle, saw large filled square"
+    assert check_ascii(read_ascii(art), AsciiSpec("square", "large", "filled"))[0]
+
+
+def test_captions_and_contrasts_change_one_word():
+    spec = AsciiSpec("circle", "small", "outlined")
+    assert ascii_caption(spec) == "a small outlined circle"
+    assert ascii_contrasts(spec) == ["a small outlined square", "a small outlined triangle",
+                                     "a large outlined circle", "a small filled circle"]
+    assert ascii_caption(AsciiSpec(scene="arrow pointing left")) == "an arrow pointing left"
+    assert len(ascii_contrasts(AsciiSpec(scene="house"))) == len(SCENES) - 1
