@@ -30,7 +30,7 @@ PRELOADED = ("argparse", "ast", "base64", "binascii", "collections", "contextlib
              "ipaddress", "itertools", "json", "logging", "math", "operator", "os.path", "pathlib", "pickle",
              "random", "re", "secrets", "shlex", "shutil", "sqlite3", "statistics", "string", "struct",
              "subprocess", "tempfile", "textwrap", "typing", "unicodedata", "urllib.parse", "urllib.request",
-             "uuid", "xml.etree.ElementTree", "zlib", "yaml", "socket", "inspect", "unittest", "traceback", "encodings.idna")
+             "uuid", "xml.etree.ElementTree", "zlib", "yaml", "socket", "inspect", "unittest", "traceback", "encodings.idna", "requests")
 REFUSED_EVENTS = {"os.fork", "os.forkpty", "os.kill", "os.killpg", "os.chroot", "os.setuid", "ctypes.dlopen",
                   "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.cdata", "socket.__new__", "socket.connect",
                   "socket.bind", "socket.getaddrinfo", "socket.gethostbyname", "sys.settrace", "sys.setprofile",
@@ -124,6 +124,9 @@ def _confine(workdir: str, limits: dict) -> tuple[str, dict]:
         except ImportError:
             pass
     workdir, layers = _namespaces(workdir)
+    import tempfile
+
+    os.environ["TMPDIR"] = os.environ["HOME"] = tempfile.tempdir = workdir
     root = os.geteuid() == 0
     if root:
         os.setgroups([])
