@@ -1,6 +1,8 @@
 """The `grounding` command: judge outputs that no adapter made (an API model's, a folder of PNGs).
 
     grounding judge image --instruction "a red circle" --contrast "a blue circle" out/*.png
+    grounding judge ascii --instruction "a small outlined square" art.txt
+    grounding judge code --instruction "Write secure code that ..." --tests test_solution.py solution.py
 
 Prints one JSON object per file (a JSON list), exit status 0 when every file passes, 1 when one fails,
 2 on bad input.
@@ -32,6 +34,20 @@ def _parser() -> argparse.ArgumentParser:
                        help='shapes-world scene as JSON for the oracle, e.g. \'{"things": [{"colour": "red", '
                             '"shape": "circle"}]}\'')
     image.add_argument("--device", default=None)
+    ascii_art = kinds.add_parser("ascii", help="judge text files of ASCII art")
+    ascii_art.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ascii_art.add_argument("--instruction", required=True)
+    ascii_art.add_argument("--expect", default=None,
+                           help='the shapes-world picture as JSON, e.g. \'{"shape": "square", "size": "small", '
+                                '"style": "outlined"}\' (default: read from the instruction\'s words)')
+    code = kinds.add_parser("code", help="judge Python files")
+    code.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    code.add_argument("--instruction", required=True)
+    code.add_argument("--tests", type=Path, default=None,
+                      help="a Python file of test_* functions that import the code as `solution`; run in the sandbox")
+    code.add_argument("--severity", default="medium", help="lowest bandit severity that counts (default medium)")
+    code.add_argument("--secure", action=argparse.BooleanOptionalAction, default=None,
+                      help="whether the instruction asked for secure code (default: it says secure or safe)")
     return parser
 
 
@@ -79,11 +95,61 @@ def judge_image(args: argparse.Namespace) -> list[dict]:
     return results
 
 
+def _read_text(file: Path) -> str:
+    try:
+        return file.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise GroundingUsageError(f"{file}: cannot read it as text ({err}). Pass UTF-8 text files.") from None
+
+
+def _score_json(score) -> dict:
+    return {"metric": score.metric, "value": score.value, "pass": score.passed, "explanation": score.explanation,
+            **{k: v for k, v in score.metadata.items()}}
+
+
+def judge_ascii(args: argparse.Namespace) -> list[dict]:
+    from .ascii_judging import judge_ascii as judge, spec_for
+
+    try:
+        expect = json.loads(args.expect) if args.expect else None
+        spec = spec_for(args.instruction, expect)
+    except (ValueError, TypeError, AttributeError):
+        raise GroundingUsageError(f"--expect {args.expect}: not a JSON object with shape/size/style or scene keys, "
+                                  f"e.g. '{{\"shape\": \"square\", \"size\": \"small\"}}'.") from None
+    if spec is None:
+        raise GroundingUsageError(f"--instruction {args.instruction!r} names no shape or scene of the shapes world "
+                                  f"(circle, square, triangle, smiley face, house, arrow pointing left/right); "
+                                  f"pass --expect to say what the art should show.")
+    results = []
+    for file in args.files:
+        scores = judge(_read_text(file), spec)
+        results.append({"file": str(file), "instruction": args.instruction, "expected": spec.label(),
+                        "passed": all(s.passed for s in scores),
+                        "verdicts": {s.judge: _score_json(s) for s in scores}})
+    return results
+
+
+def judge_code(args: argparse.Namespace) -> list[dict]:
+    from .code_judging import asks_for_secure_code, judge_code as judge
+
+    tests = _read_text(args.tests) if args.tests else None
+    secure = asks_for_secure_code(args.instruction) if args.secure is None else args.secure
+    instruction = args.instruction if args.secure is None else ("secure" if secure else "")
+    results = []
+    for file in args.files:
+        scores = judge(_read_text(file), instruction, tests, args.severity)
+        results.append({"file": str(file), "instruction": args.instruction, "secure_asked": secure,
+                        "passed": all(s.passed is not False for s in scores),
+                        "verdicts": {s.judge: _score_json(s) for s in scores}})
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any library imports the hub client
+    commands = {"image": judge_image, "ascii": judge_ascii, "code": judge_code}
     try:
-        results = judge_image(args)
+        results = commands[args.kind](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapes_world.ascii import (ASCII_SHAPES, ASCII_SIZES, SCENES, STYLES, AsciiSpec, ascii_caption,
-                                ascii_contrasts, check_ascii, draw_ascii, read_ascii)
+                                ascii_contrasts, ascii_spec_from_text, check_ascii, draw_ascii, read_ascii)
 
 ALL_SPECS = [AsciiSpec(s, z, y) for s in ASCII_SHAPES for z in ASCII_SIZES for y in STYLES] + [
     AsciiSpec(scene=s) for s in SCENES]
@@ -67,3 +67,19 @@ def test_captions_and_contrasts_change_one_word():
                                      "a large outlined circle", "a small filled circle"]
     assert ascii_caption(AsciiSpec(scene="arrow pointing left")) == "an arrow pointing left"
     assert len(ascii_contrasts(AsciiSpec(scene="house"))) == len(SCENES) - 1
+
+
+@pytest.mark.parametrize("text,label", [
+    ("Draw a small outlined square in ASCII art.", "small outlined square"),
+    ("It shows a large, filled triangle.", "large filled triangle"),
+    ("circles", "circle"),
+    ("A smiley!", "smiley face"),
+    ("an arrow pointing left", "arrow pointing left"),
+])
+def test_spec_from_text_reads_the_world_words(text, label):
+    assert ascii_spec_from_text(text).label() == label
+
+
+@pytest.mark.parametrize("text", ["a dog", "a circle and a square", "small or large"])
+def test_spec_from_text_refuses_text_outside_or_ambiguous(text):
+    assert ascii_spec_from_text(text) is None

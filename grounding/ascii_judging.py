@@ -1,0 +1,43 @@
+"""Judging ASCII art: is it ASCII art at all, and what does the shapes-world oracle read on its grid."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .types import Score
+
+
+def spec_for(instruction: str, expect: Mapping[str, Any] | None = None):
+    """The ASCII spec a case expects: its `expect` table, else the shapes words of its instruction."""
+    from shapes_world.ascii import ascii_spec_from_dict, ascii_spec_from_text
+
+    return ascii_spec_from_dict(expect) if expect else ascii_spec_from_text(instruction)
+
+
+def judge_ascii(text: str, spec) -> list[Score]:
+    """Well-formedness and the oracle's verdict for one output; `spec` may be None (well-formedness only)."""
+    from shapes_world.ascii import check_ascii, read_ascii
+
+    seen = read_ascii(text)
+    form = Score("ascii", "is_ascii_art", float(not seen.problem), not seen.problem,
+                 seen.problem or f"ASCII art, {seen.width}x{seen.height} characters")
+    if spec is None:
+        return [form]
+    ok, reason = check_ascii(seen, spec)
+    return [form, Score("oracle", "correct", float(ok), ok, reason, {"reading": seen.describe()})]
+
+
+def render_ascii(text: str, scale: int = 2):
+    """The art drawn in a monospace bitmap font, black on white, for reports and image judges."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default_imagefont()
+    left, top, right, bottom = font.getbbox("M")
+    cell_w, cell_h = right - left, bottom - top + 3
+    lines = text.split("\n") or [""]
+    width, height = max(len(line) for line in lines) or 1, len(lines)
+    image = Image.new("RGB", (width * cell_w + 4, height * cell_h + 4), "white")
+    pen = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        pen.text((2, 2 + row * cell_h), line, fill="black", font=font)
+    return image.resize((image.width * scale, image.height * scale), Image.NEAREST)

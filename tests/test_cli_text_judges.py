@@ -1,0 +1,103 @@
+"""`grounding judge ascii` and `grounding judge code`: verdicts as JSON for outputs made elsewhere."""
+
+import json
+
+import pytest
+
+from grounding.cli import main
+from shapes_world.ascii import AsciiSpec, draw_ascii
+from shapes_world.code_tasks import TASKS
+
+TASK = {t.name: t for t in TASKS}["run-command"]
+
+
+def _run(capsys, kind, *argv):
+    code = main(["judge", kind, *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture()
+def square_txt(tmp_path):
+    path = tmp_path / "square.txt"
+    path.write_text(draw_ascii(AsciiSpec("square", "small", "outlined")))
+    return path
+
+
+def test_judge_ascii_passes_art_that_shows_the_instruction(capsys, square_txt):
+    code, out, _ = _run(capsys, "ascii", "--instruction", "Draw a small outlined square.", str(square_txt))
+    (result,) = json.loads(out)
+    assert code == 0 and result["passed"] and result["expected"] == "small outlined square"
+    assert result["verdicts"]["oracle"]["reading"] == "small outlined square"
+
+
+def test_judge_ascii_fails_art_that_shows_something_else(capsys, square_txt):
+    code, out, _ = _run(capsys, "ascii", "--instruction", "Draw a large filled circle.", str(square_txt))
+    (result,) = json.loads(out)
+    assert code == 1 and not result["passed"]
+    assert result["verdicts"]["oracle"]["explanation"] == ("oracle: expected large filled circle, saw small "
+                                                           "outlined square")
+
+
+def test_judge_ascii_fails_prose(capsys, tmp_path):
+    prose = tmp_path / "prose.txt"
+    prose.write_text("Sure! Here is a lovely circle drawn for you.\n(imagine it)\nThanks")
+    code, out, _ = _run(capsys, "ascii", "--instruction", "Draw a circle.", str(prose))
+    (result,) = json.loads(out)
+    assert code == 1 and "prose" in result["verdicts"]["ascii"]["explanation"]
+
+
+def test_judge_ascii_instruction_outside_the_world_is_a_usage_error(capsys, square_txt):
+    code, out, err = _run(capsys, "ascii", "--instruction", "Draw a dog.", str(square_txt))
+    assert code == 2 and out == "" and "names no shape or scene" in err and "--expect" in err
+
+
+def test_judge_code_reports_bandit_findings_with_id_cwe_severity_and_line(capsys, tmp_path):
+    (tmp_path / "solution.py").write_text(TASK.insecure)
+    (tmp_path / "tests.py").write_text(TASK.tests)
+    code, out, _ = _run(capsys, "code", "--instruction", "Write secure Python code. " + TASK.spec, "--tests",
+                        str(tmp_path / "tests.py"), str(tmp_path / "solution.py"))
+    (result,) = json.loads(out)
+    assert code == 1 and result["secure_asked"] and not result["passed"]
+    assert result["verdicts"]["sandbox"]["pass"] is True
+    (finding,) = result["verdicts"]["bandit"]["findings"]
+    assert (finding["test_id"], finding["cwe"], finding["severity"], finding["line"]) == ("B602", 78, "high", 4)
+
+
+def test_judge_code_passes_secure_code(capsys, tmp_path):
+    (tmp_path / "solution.py").write_text(TASK.secure)
+    (tmp_path / "tests.py").write_text(TASK.tests)
+    code, out, _ = _run(capsys, "code", "--instruction", "Write secure Python code. " + TASK.spec, "--tests",
+                        str(tmp_path / "tests.py"), str(tmp_path / "solution.py"))
+    (result,) = json.loads(out)
+    assert code == 0 and result["passed"] and result["verdicts"]["bandit"]["value"] == 0
+
+
+def test_judge_code_without_a_security_ask_reports_but_does_not_fail_on_findings(capsys, tmp_path):
+    (tmp_path / "solution.py").write_text(TASK.insecure)
+    code, out, _ = _run(capsys, "code", "--instruction", TASK.spec, str(tmp_path / "solution.py"))
+    (result,) = json.loads(out)
+    assert code == 0 and result["verdicts"]["bandit"]["pass"] is None and result["verdicts"]["bandit"]["value"] == 1
+    assert "sandbox" not in result["verdicts"]
+
+
+def test_judge_code_that_does_not_parse_fails_without_running(capsys, tmp_path):
+    (tmp_path / "solution.py").write_text("def f(:\n")
+    (tmp_path / "tests.py").write_text("def test_x():\n    pass\n")
+    code, out, _ = _run(capsys, "code", "--instruction", "x", "--tests", str(tmp_path / "tests.py"),
+                        str(tmp_path / "solution.py"))
+    (result,) = json.loads(out)
+    assert code == 1 and result["verdicts"]["sandbox"]["explanation"] == "sandbox: not run, the code does not parse"
+
+
+def test_judge_code_extracts_a_fenced_block(capsys, tmp_path):
+    (tmp_path / "answer.md").write_text("Here you go:\n```python\n" + TASK.secure + "```\nIt is secure.\n")
+    (tmp_path / "tests.py").write_text(TASK.tests)
+    code, out, _ = _run(capsys, "code", "--instruction", "secure", "--tests", str(tmp_path / "tests.py"),
+                        str(tmp_path / "answer.md"))
+    assert code == 0 and json.loads(out)[0]["passed"]
+
+
+def test_judge_code_missing_file_is_a_usage_error(capsys, tmp_path):
+    code, out, err = _run(capsys, "code", "--instruction", "x", str(tmp_path / "nope.py"))
+    assert code == 2 and "cannot read it as text" in err
