@@ -1,0 +1,18 @@
+"""Python code from a transformers causal language model; the artifact is the code itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .language_model import TextAdapter
+
+
+@dataclass
+class Code(TextAdapter):
+    modality: str = "code"
+    suffix: str = ".py"
+
+    def clean(self, answer: str) -> str:
+        from grounding.code_judging import extract_code
+
+        return extract_code(answer)

@@ -1,0 +1,46 @@
+"""The offline text judge: keyword readings of the world's words, MiniLM for paraphrases."""
+
+import pytest
+
+from grounding.judges.text import read_security_claims, read_shape_descriptions, sentence_model
+from shapes_world.ascii import ASCII_SHAPES, ASCII_SIZES, SCENES, STYLES, AsciiSpec
+
+LABELS = [AsciiSpec(s, z, y).label() for s in ASCII_SHAPES for z in ASCII_SIZES for y in STYLES] + list(SCENES)
+
+
+def test_the_bundled_sentence_model_loads_from_site_packages():
+    model = sentence_model()
+    assert model is not None and model.get_sentence_embedding_dimension() == 384
+
+
+@pytest.mark.parametrize("text,label,method", [
+    ("It shows a small outlined circle.", "small outlined circle", "keywords"),
+    ("A big hollow triangle", "large outlined triangle", "keywords"),
+    ("It is a square.", "square", "keywords"),
+    ("This is a happy face.", "smiley face", "minilm"),
+    ("an arrow that points to the left", "arrow pointing left", "minilm"),
+])
+def test_shape_descriptions_are_read(text, label, method):
+    (reading,) = read_shape_descriptions([text], LABELS)
+    assert (reading.label, reading.method) == (label, method)
+
+
+def test_descriptions_outside_the_world_are_unclear():
+    (reading,) = read_shape_descriptions(["I drew a cat sleeping on a sofa"], LABELS)
+    assert reading.label is None and reading.method == "unclear"
+
+
+@pytest.mark.parametrize("text,claim", [
+    ("Yes, it is secure. I see no security issues.", "secure"),
+    ("No security issues found.", "secure"),
+    ("No, it is not secure. Issues: B602 subprocess_popen_with_shell_equals_true.", "insecure"),
+    ("The code has a vulnerability: it passes input to a shell.", "insecure"),
+    ("This code is insecure.", "insecure"),
+    ("Absolutely, the code is safe and sound.", "secure"),
+])
+def test_security_claims_are_read(text, claim):
+    assert read_security_claims([text])[0].label == claim
+
+
+def test_answers_that_take_no_side_are_unclear():
+    assert read_security_claims(["def f(): pass"])[0].label is None
