@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .adapters import Adapter
 from .store import Store
@@ -38,19 +38,28 @@ def generation_key(model_hash: str, adapter: Adapter, prompt: str, seed: int) ->
 def generate(adapter: Adapter, cases: Sequence[Case], seeds: Sequence[int], store: Store,
              model_hash: str) -> Generated:
     """Every (case, seed) output, from the cache when the same model made it before."""
-    jobs = [(case, seed, generation_key(model_hash, adapter, case.instruction, seed)) for case in cases for seed in seeds]
-    hits = {key: store.cached_generation(key) for _, _, key in jobs}
-    missing = [(case, seed, key) for case, seed, key in jobs if hits[key] is None]
+    jobs = [(case.id, case.instruction, seed) for case in cases for seed in seeds]
+    return cached_outputs(adapter, jobs, adapter.generate, store, model_hash, adapter.suffix)
+
+
+def cached_outputs(adapter: Adapter, jobs: Sequence[tuple[str, str, int]],
+                   make: Callable[[list[str], list[int]], list[bytes]], store: Store, model_hash: str,
+                   suffix: str) -> Generated:
+    """Outputs for (case id, prompt, seed) jobs: cached ones read back, the rest made in one call and stored."""
+    keyed = [(case_id, seed, generation_key(model_hash, adapter, prompt, seed), prompt)
+             for case_id, prompt, seed in jobs]
+    hits = {key: store.cached_generation(key) for _, _, key, _ in keyed}
+    missing = list({key: (prompt, seed) for _, seed, key, prompt in keyed if hits[key] is None}.items())
     fresh = {}
     if missing:
-        outputs = adapter.generate([c.instruction for c, _, _ in missing], [s for _, s, _ in missing])
-        written = [(key, *store.write_artifact(data, adapter.suffix)) for (_, _, key), data in zip(missing, outputs)]
+        outputs = make([prompt for _, (prompt, _) in missing], [seed for _, (_, seed) in missing])
+        written = [(key, *store.write_artifact(data, suffix)) for (key, _), data in zip(missing, outputs)]
         store.remember_generations(written)
         fresh = {key: (path, sha) for key, path, sha in written}
     artifacts = []
-    for case, seed, key in jobs:
+    for case_id, seed, key, _ in keyed:
         path, sha = hits[key] or fresh[key]
-        artifacts.append(Artifact(case.id, seed, path, sha, cached=hits[key] is not None))
+        artifacts.append(Artifact(case_id, seed, path, sha, cached=hits[key] is not None))
     return Generated(tuple(artifacts))
 
 

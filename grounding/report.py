@@ -25,6 +25,20 @@ def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
     return tuple(counts)
 
 
+SELF_DESCRIPTION = {"blind_accuracy": "blind accuracy", "primed_accuracy": "primed accuracy",
+                    "instruction_bias": "instruction bias", "false_assurance": "false assurance"}
+
+
+def self_description(records: list[Record]) -> dict[str, tuple[float, int]]:
+    """Per metric of the self-description judge: (mean over the outputs it applied to, how many)."""
+    out = {}
+    for metric, name in SELF_DESCRIPTION.items():
+        values = [r.value for r in records if r.judge == "self-description" and r.metric == metric]
+        if values:
+            out[name] = (sum(values) / len(values), len(values))
+    return out
+
+
 def summary_lines(store_root: Path, run_id: str) -> list[str]:
     store = Store(store_root)
     try:
@@ -46,8 +60,8 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
         rates = [summarize(c)[0] for c in cases.values()]
         clip = [r.value for r in rs if r.metric == "clip_score"]
         gen = settings.get("generation", {}).get(modality, {})
-        lines.append(f"{modality}: {len(cases)} cases, mean pass rate {sum(rates) / max(len(rates), 1):.3f}; "
-                     f"mean CLIPScore {sum(clip) / max(len(clip), 1):.3f} [{CLIPSCORE_SCALE}]")
+        lines.append(f"{modality}: {len(cases)} cases, mean pass rate {sum(rates) / max(len(rates), 1):.3f}"
+                     + (f"; mean CLIPScore {sum(clip) / len(clip):.3f} [{CLIPSCORE_SCALE}]" if clip else ""))
         if gen:
             made = gen["artifacts"] - gen["from_cache"]
             lines.append(f"  generation: {gen['artifacts']} outputs, {gen['from_cache']} from cache, {made} generated"
@@ -58,6 +72,10 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
             lines.append(f"  CLIP judge vs shapes-world oracle on {judged} outputs: agreement "
                          f"{(both + neither) / judged:.3f} (both pass {both}, CLIP-only pass {clip_only}, "
                          f"oracle-only pass {oracle_only}, both fail {neither})")
+        described = self_description(rs)
+        if described:
+            lines.append("  self-description: " + ", ".join(f"{name} {value:.3f} (n={n})"
+                                                           for name, (value, n) in described.items()))
         if controls:
             lost = sum(bool(r.passed) for r in controls)
             lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "

@@ -68,17 +68,14 @@ def baseline_records(ref: str, store: Store, modality: str) -> dict[str, list[Re
 
 def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
                  state: RunState) -> list[Record]:
-    """Generate (cached), judge with CLIP and the oracle where it applies, and run the judge's controls."""
-    from PIL import Image
-
+    """Generate (cached), then judge the outputs with the judges of their modality."""
     from .adapters import load_adapter
-    from .image_judging import control_images, judge_controls, judge_images
-    from .judges.clip import load_clip_judge
 
-    if checkpoint.modality != "text-to-image":
+    if checkpoint.modality not in JUDGES:
         raise GroundingUsageError(
-            f"Modality {checkpoint.modality!r} has no judges in this version of grounding (it judges text-to-image). "
-            f"Point --model at a diffusers pipeline, or list only text-to-image in grounding.toml.")
+            f"Modality {checkpoint.modality!r} has no judges in this version of grounding (it judges "
+            f"{', '.join(sorted(JUDGES))}). Point --model at a checkpoint of one of those, or list only those in "
+            f"grounding.toml.")
     model_hash = content_hash(checkpoint.path)
     state.models[checkpoint.modality] = model_hash
     run = RunInfo(state.run_id, settings.round, model_hash)
@@ -87,14 +84,43 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     generated = generate(adapter, cases, range(settings.seeds), store, model_hash)
     state.generation[checkpoint.modality] = {"artifacts": len(generated.artifacts),
                                              "from_cache": generated.from_cache}
+    return JUDGES[checkpoint.modality](adapter, generated, {c.id: c for c in cases}, settings, store, run)
+
+
+def _image_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
+                   run: RunInfo) -> list[Record]:
+    """CLIP and the oracle where it applies, plus the CLIP judge's controls."""
+    from PIL import Image
+
+    from .image_judging import control_images, judge_controls, judge_images
+    from .judges.clip import load_clip_judge
+
     judge = load_clip_judge(settings.judge, device=settings.device)
-    by_id = {c.id: c for c in cases}
     records = []
-    for artifact, scores in zip(generated.artifacts, judge_images(judge, generated.artifacts, by_id)):
-        records += to_records(run, checkpoint.modality, artifact, scores)
+    for artifact, scores in zip(generated.artifacts, judge_images(judge, generated.artifacts, cases)):
+        records += to_records(run, adapter.modality, artifact, scores)
     size = Image.open(generated.artifacts[0].path).size
     controls = [Artifact(name, 0, *store.write_artifact(data, ".png"), False)
                 for name, data in control_images(size).items()]
-    for artifact, score in judge_controls(judge, controls, cases):
-        records += to_records(run, checkpoint.modality, artifact, [score])
+    for artifact, score in judge_controls(judge, controls, list(cases.values())):
+        records += to_records(run, adapter.modality, artifact, [score])
     return records
+
+
+def _ascii_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
+                   run: RunInfo) -> list[Record]:
+    from .text_judging import ascii_scores
+
+    scored = ascii_scores(adapter, generated, cases, store, run.model_hash)
+    return [r for a, scores in zip(generated.artifacts, scored) for r in to_records(run, adapter.modality, a, scores)]
+
+
+def _code_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
+                  run: RunInfo) -> list[Record]:
+    from .text_judging import code_scores
+
+    scored = code_scores(adapter, generated, cases, store, run.model_hash)
+    return [r for a, scores in zip(generated.artifacts, scored) for r in to_records(run, adapter.modality, a, scores)]
+
+
+JUDGES = {"text-to-image": _image_records, "ascii-art": _ascii_records, "code": _code_records}

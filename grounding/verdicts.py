@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import fmean
 from typing import Iterable
 
@@ -44,7 +45,26 @@ class CaseVerdict:
         for outcome in self.seeds:
             mark = "ok " if outcome.passed else "BAD"
             lines.append(f"  {mark} seed {outcome.seed}: {'; '.join(outcome.reasons)}\n        {outcome.artifact}")
+            if not outcome.passed:
+                lines += _shown(outcome.artifact)
         return "\n".join(lines)
+
+
+TEXT_SUFFIXES = (".txt", ".py")
+CONTEXT = ("oracle", "self-description")  # shown beside a failure: what the output is and what the model said
+SHOWN_LINES = 24
+
+
+def _shown(artifact: str) -> list[str]:
+    """A text output, quoted under its seed in a failure message (images are shown by path only)."""
+    if not artifact.endswith(TEXT_SUFFIXES):
+        return []
+    try:
+        text = Path(artifact).read_text(errors="replace").split("\n")
+    except OSError:
+        return []
+    more = [f"        | ... ({len(text) - SHOWN_LINES} more lines)"] if len(text) > SHOWN_LINES else []
+    return [f"        | {line}" for line in text[:SHOWN_LINES]] + more
 
 
 def _by_seed(records: Iterable[Record]) -> dict[int, list[Record]]:
@@ -68,8 +88,9 @@ def case_verdict(case: Case, records: list[Record], *, min_pass_rate: float, tol
     outcomes = []
     for seed, rs in sorted(_by_seed(records).items()):
         verdicts = [r for r in rs if r.passed is not None]
-        reasons = tuple(f"{r.judge}: {r.explanation}" for r in verdicts if not r.passed) or tuple(
-            f"{r.judge}: {r.explanation}" for r in verdicts if r.judge == "oracle")
+        failed = tuple(f"{r.judge}: {r.explanation}" for r in verdicts if not r.passed)
+        context = tuple(f"{r.judge}: {r.explanation}" for r in verdicts if r.passed and r.judge in CONTEXT)
+        reasons = failed + context if failed else tuple(r for r in context if r.startswith("oracle"))
         outcomes.append(SeedOutcome(seed, all(r.passed for r in verdicts), rs[0].artifact,
                                     reasons or ("no verdict",)))
     passes = sum(o.passed for o in outcomes)

@@ -1,0 +1,23 @@
+"""ASCII-art grounding: each drawing must show what was asked (the shapes-world oracle on the character grid),
+and the model must describe its own drawing as it is, blind and with an instruction in its context."""
+
+from pathlib import Path
+
+import pytest
+
+from grounding.cases import load_cases
+
+CASES = load_cases(Path(__file__).parent / "cases" / "ascii_art.toml")
+pytestmark = pytest.mark.grounding("ascii-art")
+
+
+@pytest.fixture(scope="module")
+def results(grounding_results):
+    return grounding_results("ascii-art", CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_instruction_is_grounded(case, results):
+    verdict = results.verdict(case.id)
+    if not verdict.passed:
+        pytest.fail(verdict.message(), pytrace=False)
