@@ -25,6 +25,11 @@ class Adapter(Protocol):
     def generate(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[bytes]:
         """One encoded artifact per (prompt, seed) pair, deterministic given the seed."""
 
+    # Optional, for modalities whose model can talk about its outputs (ascii-art, code):
+    # def describe(self, outputs: Sequence[bytes], instructions: Sequence[str | None],
+    #              seeds: Sequence[int]) -> list[str]: the model's account of each output, primed with the
+    #              instruction where one is given.
+
 
 def registered() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=GROUP)}

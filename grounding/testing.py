@@ -14,7 +14,8 @@ from .adapters import Adapter, load_adapter, registered
 
 
 def check_adapter(modality: str, checkpoint: str | Path, *, device: str | None = "cpu") -> Adapter:
-    """Load through the entry point and check the protocol: registered, typed, deterministic per seed."""
+    """Load through the entry point and check the protocol: registered, typed, deterministic per seed, and
+    (for adapters with `describe`) one description per output, independent of the batch."""
     assert modality in registered(), f"{modality!r} is not registered under the grounding.modalities entry points"
     adapter = load_adapter(modality, Path(checkpoint), device=device)
     assert isinstance(adapter, Adapter), "the loaded adapter lacks modality, suffix, settings or generate"
@@ -27,4 +28,9 @@ def check_adapter(modality: str, checkpoint: str | Path, *, device: str | None =
     assert all(isinstance(o, bytes) and o for o in outputs), "outputs must be non-empty encoded bytes"
     assert outputs[0] == outputs[2], "the same prompt and seed must give the same output"
     assert adapter.generate(prompts[:1], seeds[:1])[0] == outputs[0], "output must not depend on the batch"
+    describe = getattr(adapter, "describe", None)
+    if describe is not None:  # an adapter that can describe its own outputs (blind, and primed)
+        answers = describe(outputs[:2], [None, prompts[1]], seeds[:2])
+        assert len(answers) == 2 and all(isinstance(a, str) for a in answers), "describe returns one str per output"
+        assert describe(outputs[:1], [None], seeds[:1])[0] == answers[0], "descriptions must not depend on the batch"
     return adapter

@@ -95,11 +95,18 @@ class LanguageModel:
 
         encoded = self.tokenizer([self._frame(m) for m in messages], return_tensors="pt", padding=True,
                                  add_special_tokens=not self.tokenizer.chat_template).to(self.device)
+        context = getattr(self.model.config, "max_position_embeddings", None) or getattr(self.model.config,
+                                                                                        "n_positions", None)
+        room = self.settings["max_new_tokens"]
+        if context:  # never run past the model's positions: a long prompt leaves less room to answer
+            room = min(room, context - encoded["input_ids"].shape[1])
+            if room <= 0:
+                return [""] * len(messages)
         greedy = self.settings["temperature"] <= 0
         processors = LogitsProcessorList([] if greedy else [SeededSampler(seeds, self.settings["temperature"],
                                                                           self.settings["top_p"], self.device)])
         with torch.no_grad():
-            generated = self.model.generate(**encoded, do_sample=False, max_new_tokens=self.settings["max_new_tokens"],
+            generated = self.model.generate(**encoded, do_sample=False, max_new_tokens=room,
                                             max_time=self.settings["time_limit"], logits_processor=processors,
                                             pad_token_id=self.tokenizer.pad_token_id,
                                             eos_token_id=self.tokenizer.eos_token_id)

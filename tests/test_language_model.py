@@ -1,0 +1,72 @@
+"""The language-model adapters on a tiny random GPT-2 built here (real transformers classes, no download)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from grounding.errors import GroundingUsageError
+from grounding.testing import check_adapter
+from modalities.ascii_art import AsciiArt
+from modalities.code import Code
+from modalities.language_model import LanguageModel
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures"))
+from train_language_model import build_tokenizer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-lm")
+    tokenizer = build_tokenizer(["Draw a square in ASCII art.\n#####\n#   #\n#####", "def f():\n    return 1"], 300)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=128, n_embd=32, n_layer=1, n_head=2,
+                        bos_token_id=tokenizer.eos_token_id,
+                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_ascii_and_code_adapters_conform(tiny_lm):
+    assert check_adapter("ascii-art", tiny_lm).suffix == ".txt"
+    code = check_adapter("code", tiny_lm)
+    assert code.suffix == ".py" and code.settings["chat_template"] is True
+
+
+def test_sampling_depends_on_prompt_and_seed_only(tiny_lm):
+    lm = LanguageModel.load(tiny_lm, device="cpu", temperature=1.0, max_new_tokens=12, batch_size=4)
+    prompts, seeds = ["a", "b", "a", "c", "a"], [0, 0, 1, 2, 0]
+    batched = lm.complete(prompts, seeds)
+    alone = [lm.complete([p], [s])[0] for p, s in zip(prompts, seeds)]
+    assert batched == alone
+    assert batched[0] == batched[4]
+    assert len({lm.complete(["a"], [s])[0] for s in range(6)}) > 1  # seeds do change samples
+
+
+def test_greedy_is_deterministic_and_limits_new_tokens(tiny_lm):
+    lm = LanguageModel.load(tiny_lm, device="cpu", max_new_tokens=5)
+    out = lm.complete(["a", "a"], [0, 7])
+    assert out[0] == out[1]
+    assert len(lm.tokenizer(out[0], add_special_tokens=False).input_ids) <= 5
+
+
+def test_code_adapter_keeps_only_the_fenced_code():
+    assert Code.clean(None, "Sure:\n```python\nx = 1\n```\nDone.") == "x = 1\n"
+    assert AsciiArt.clean(None, "\n\n###\n# #\n###\n\n") == "###\n# #\n###"
+
+
+def test_describe_primes_with_the_instruction(tiny_lm):
+    adapter = AsciiArt.load(tiny_lm, device="cpu", max_new_tokens=4)
+    prompts = []
+    adapter.lm.complete = lambda messages, seeds: prompts.extend(messages) or ["x"] * len(messages)
+    adapter.describe([b"###"], ["Draw a square in ASCII art."], [0])
+    adapter.describe([b"###"], [None], [0])
+    assert prompts[0].startswith("You were asked: Draw a square in ASCII art.\nDescribe this ASCII art")
+    assert prompts[1].startswith("Describe this ASCII art") and prompts[1].endswith("###")
+
+
+def test_a_folder_that_is_not_a_language_model_is_a_usage_error(tmp_path):
+    (tmp_path / "config.json").write_text('{"model_type": "gpt2"}')
+    with pytest.raises(GroundingUsageError, match="transformers could not load this causal language model"):
+        LanguageModel.load(tmp_path, device="cpu")
