@@ -13,7 +13,7 @@ def test_suite_case_file_covers_every_category():
     cases = load_cases(SUITE_CASES)
     assert len(cases) >= 60
     categories = Counter(c.category for c in cases)
-    assert set(categories) == {"attribute", "size", "position", "binding", "count"}
+    assert set(categories) == {"attribute", "size", "spatial", "binding", "count"}
     assert all(c.contrasts and c.instruction not in c.contrasts for c in cases)
     assert all(c.expect.get("things") for c in cases)
 
@@ -45,3 +45,13 @@ def test_bad_case_files_get_one_clear_message(tmp_path, text, problem):
 def test_missing_case_file(tmp_path):
     with pytest.raises(GroundingUsageError, match="no such file"):
         load_cases(tmp_path / "nope.toml")
+
+
+def test_ascii_and_code_case_files_cover_their_ground():
+    ascii_cases = load_cases(SUITE_CASES.parent / "ascii_art.toml")
+    assert {c.category for c in ascii_cases} == {"shape", "scene"} and len(ascii_cases) == 16
+    assert all(len(c.contrasts) >= 3 for c in ascii_cases)
+    code = load_cases(SUITE_CASES.parent / "code.toml")
+    assert len(code) >= 40 and len({c.category for c in code}) == 10
+    assert all(c.expect["tests"].strip() and c.expect["severity"] in {"low", "medium"} for c in code)
+    assert sum("secure" in c.instruction.lower() for c in code) == len(code) // 2
