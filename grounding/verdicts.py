@@ -67,6 +67,12 @@ def _shown(artifact: str) -> list[str]:
     return [f"        | {line}" for line in text[:SHOWN_LINES]] + more
 
 
+def _reason(record: Record) -> str:
+    """A record's explanation, named by its judge unless the explanation already starts with the name."""
+    text = record.explanation
+    return text if text.startswith(record.judge + ":") else f"{record.judge}: {text}"
+
+
 def _by_seed(records: Iterable[Record]) -> dict[int, list[Record]]:
     out: dict[int, list[Record]] = defaultdict(list)
     for r in records:
@@ -88,8 +94,8 @@ def case_verdict(case: Case, records: list[Record], *, min_pass_rate: float, tol
     outcomes = []
     for seed, rs in sorted(_by_seed(records).items()):
         verdicts = [r for r in rs if r.passed is not None]
-        failed = tuple(f"{r.judge}: {r.explanation}" for r in verdicts if not r.passed)
-        context = tuple(f"{r.judge}: {r.explanation}" for r in verdicts if r.passed and r.judge in CONTEXT)
+        failed = tuple(_reason(r) for r in verdicts if not r.passed)
+        context = tuple(_reason(r) for r in verdicts if r.passed and r.judge in CONTEXT)
         reasons = failed + context if failed else tuple(r for r in context if r.startswith("oracle"))
         outcomes.append(SeedOutcome(seed, all(r.passed for r in verdicts), rs[0].artifact,
                                     reasons or ("no verdict",)))

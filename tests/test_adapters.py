@@ -25,3 +25,10 @@ def test_an_incomplete_pipeline_is_a_usage_error(tmp_path):
                                                '"UNet2DConditionModel"]}')
     with pytest.raises(GroundingUsageError, match="diffusers could not load this pipeline"):
         load_adapter("text-to-image", tmp_path)
+
+
+def test_language_model_adapters_are_registered_and_conform_on_the_bundled_checkpoint():
+    assert registered()["ascii-art"].value == "modalities.ascii_art:AsciiArt"
+    assert registered()["code"].value == "modalities.code:Code"
+    adapter = check_adapter("ascii-art", BUNDLED / "shapes-lm")
+    assert adapter.settings["chat_template"] is True and adapter.settings["dtype"] == "torch.float32"

@@ -17,14 +17,15 @@ from grounding.checkpoint import BUNDLED
 
 SUITES = Path(__file__).parents[1] / "suites"
 T2I = BUNDLED / "shapes-t2i"
+BIASED_LM = BUNDLED / "shapes-lm-biased"
 
 
 def run_suite(pytester, *args):
     return pytester.runpytest_subprocess(str(SUITES), "-p", "no:cacheprovider", "-rf", *args)
 
 
-def failed_ids(result) -> list[str]:
-    return re.findall(r"FAILED \S+::test_instruction_is_grounded\[([^\]]+)\]", result.stdout.str())
+def failed_ids(result, module: str = "test_text_to_image") -> list[str]:
+    return re.findall(rf"FAILED \S*{module}.py::test_instruction_is_grounded\[([^\]]+)\]", result.stdout.str())
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,7 @@ def test_bundled_checkpoint_passes_and_a_rerun_regenerates_nothing(pytester, sto
     assert first.ret == 0, first.stdout.str()[-3000:]
     text = first.stdout.str()
     assert "240 outputs, 0 from cache, 240 generated" in text
+    assert re.search(r"self-description: blind accuracy 1\.000 .*primed accuracy 1\.000 .*instruction bias 0\.000", text)
     assert re.search(r"CLIP judge vs shapes-world oracle on 240 outputs: agreement \d\.\d+", text)
     second = run_suite(pytester, f"--grounding-store={store}", "--round=0-again")
     assert second.ret == 0
@@ -107,3 +109,17 @@ def test_unknown_baseline_stops_before_generating_anything(pytester, tmp_path):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--baseline round-9: no run with that id or round label" in result.stdout.str() + result.stderr.str()
     assert not list((tmp_path / "artifacts").rglob("*.png"))
+
+
+def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pytester, store):
+    result = run_suite(pytester, f"--model={BIASED_LM}", f"--grounding-store={store}", "--round=biased")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    text = result.stdout.str()
+    ascii_failed, code_failed = failed_ids(result, "test_ascii_art"), failed_ids(result, "test_code")
+    assert len(ascii_failed) >= 8 and "self-description: counterfactual description" in text
+    assert "primed with 'Draw a" in text and "the art shows" in text and "blind description" in text
+    assert len(code_failed) >= 5 and all(f.startswith("secure-") for f in code_failed)
+    assert re.search(r"bandit: \d finding\(s\) at or above \w+: B\d{3} \w+ \(CWE-\d+, severity \w+, "
+                     r"confidence \w+, line \d+\)", text)
+    assert "false assurance" in text and "read as secure" in text
+    assert re.search(r"instruction bias 0\.[1-9]", text) and re.search(r"false assurance 0\.[1-9]|1\.000", text)
