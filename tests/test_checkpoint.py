@@ -22,9 +22,11 @@ def _pipeline_dir(tmp_path, weights="model.safetensors"):
 
 def test_bundled_checkpoints_resolve_to_their_modalities():
     found = resolve(BUNDLED)
-    assert [c.modality for c in found] == ["text-to-image"]
+    assert [c.modality for c in found] == ["text-to-image", "ascii-art", "code"]
     assert (found[0].path / "model_index.json").is_file()
     assert found[0].settings["steps"] > 0
+    assert found[1].path == found[2].path and (found[1].path / "config.json").is_file()
+    assert found[2].settings["max_new_tokens"] > found[1].settings["max_new_tokens"]
 
 
 def test_diffusers_and_transformers_folders(tmp_path):
