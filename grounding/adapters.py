@@ -45,4 +45,22 @@ def load_adapter(modality: str, path: Path, *, device: str | None = None, allow_
             f"Register one under the `{GROUP}` entry-point group in your package's pyproject.toml and reinstall it."
         )
     adapter_class = eps[modality].load()
-    return adapter_class.load(path, device=device, allow_pickle=allow_pickle, **dict(settings or {}))
+    settings = dict(settings or {})
+    accepted = _settings_of(adapter_class)
+    unknown = sorted(set(settings) - accepted) if accepted is not None else []
+    if unknown:
+        raise GroundingUsageError(
+            f"grounding.toml gives the {modality} adapter setting(s) it does not take: {', '.join(unknown)} "
+            f"(it takes: {', '.join(sorted(accepted)) or 'none'}). Fix or remove them in [modalities.{modality}].")
+    return adapter_class.load(path, device=device, allow_pickle=allow_pickle, **settings)
+
+
+def _settings_of(adapter_class: Any) -> set[str] | None:
+    """The keyword settings `load` takes (following `**options` to the language model), None if open-ended."""
+    import inspect
+
+    params = inspect.signature(adapter_class.load).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        inner = getattr(adapter_class, "settings_from", None)
+        return None if inner is None else _settings_of(inner) - {"device", "allow_pickle"}
+    return {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY} - {"device", "allow_pickle"}

@@ -122,6 +122,7 @@ class TextAdapter:
     lm: LanguageModel
     modality: str = ""
     suffix: str = ".txt"
+    settings_from = LanguageModel  # `load` passes its settings on to LanguageModel.load
 
     @classmethod
     def load(cls, path: Path, **options: Any) -> "TextAdapter":

@@ -32,3 +32,9 @@ def test_language_model_adapters_are_registered_and_conform_on_the_bundled_check
     assert registered()["code"].value == "modalities.code:Code"
     adapter = check_adapter("ascii-art", BUNDLED / "shapes-lm")
     assert adapter.settings["chat_template"] is True and adapter.settings["dtype"] == "torch.float32"
+
+
+@pytest.mark.parametrize("modality,path", [("code", "shapes-lm"), ("text-to-image", "shapes-t2i")])
+def test_a_misspelt_setting_is_a_usage_error_naming_the_accepted_ones(modality, path):
+    with pytest.raises(GroundingUsageError, match=r"does not take: temprature \(it takes: .*batch_size"):
+        load_adapter(modality, BUNDLED / path, settings={"temprature": 1.0})
