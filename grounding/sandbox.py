@@ -103,12 +103,35 @@ def _run(scratch: Path, workdir: Path, limits: Limits) -> SandboxResult:
     return _result(stdout, stderr, nonce, code, timed_out, seconds, limits)
 
 
-def _kill_group(child: subprocess.Popen) -> None:
-    try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    child.wait()
+def _kill_group(child: subprocess.Popen, patience: float = 5.0) -> None:
+    """Kill the child's whole process group, and keep killing until no live member is left (a fork bomb's
+    processes may still be forking or exiting when the first signal lands)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if child.poll() is None:
+            child.wait()
+        if not _live_members(child.pid) or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
+def _live_members(group: int) -> list[int]:
+    """Processes of a process group that are not yet zombies (Linux /proc; empty elsewhere)."""
+    members = []
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] not in "ZX" and int(fields[2]) == group:
+            members.append(int(entry.name))
+    return members
 
 
 def _read(handle) -> str:
