@@ -30,7 +30,8 @@ PRELOADED = ("argparse", "ast", "base64", "binascii", "collections", "contextlib
              "ipaddress", "itertools", "json", "logging", "math", "operator", "os.path", "pathlib", "pickle",
              "random", "re", "secrets", "shlex", "shutil", "sqlite3", "statistics", "string", "struct",
              "subprocess", "tempfile", "textwrap", "typing", "unicodedata", "urllib.parse", "urllib.request",
-             "uuid", "xml.etree.ElementTree", "zlib", "yaml", "socket", "inspect", "unittest", "traceback", "encodings.idna", "requests")
+             "uuid", "xml.etree.ElementTree", "zlib", "yaml", "socket", "inspect", "unittest", "traceback",
+             "encodings.idna", "requests")
 REFUSED_EVENTS = {"os.fork", "os.forkpty", "os.kill", "os.killpg", "os.chroot", "os.setuid", "ctypes.dlopen",
                   "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.cdata", "socket.__new__", "socket.connect",
                   "socket.bind", "socket.getaddrinfo", "socket.gethostbyname", "sys.settrace", "sys.setprofile",

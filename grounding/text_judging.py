@@ -60,8 +60,9 @@ def _quote(text: str) -> str:
     return repr(text.strip()[:160])
 
 
-def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store, model_hash: str) -> list[list[Score]]:
-    from shapes_world.ascii import ascii_spec_from_text, matches, read_ascii
+def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store,
+                 model_hash: str) -> list[list[Score]]:
+    from shapes_world.ascii import ALL_ASCII_SPECS, ascii_spec_from_text, matches, read_ascii
 
     from .ascii_judging import judge_ascii, spec_for
     from .judges.text import read_shape_descriptions
@@ -73,7 +74,7 @@ def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: S
     truths = [read_ascii(t).spec for t in texts]
     asked = probes(artifacts, cases, counterfactual=True)
     answers = describe(adapter, artifacts, texts, asked, store, model_hash)
-    labels = sorted({c.label() for c in _all_ascii_specs()})
+    labels = [spec.label() for spec in ALL_ASCII_SPECS]
     for probe, answer, reading in zip(asked, answers, read_shape_descriptions(answers, labels)):
         truth = truths[probe.index]
         if truth is None:
@@ -93,14 +94,8 @@ def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: S
     return out
 
 
-def _all_ascii_specs():
-    from shapes_world.ascii import ASCII_SHAPES, ASCII_SIZES, SCENES, STYLES, AsciiSpec
-
-    return [AsciiSpec(s, z, y) for s in ASCII_SHAPES for z in ASCII_SIZES for y in STYLES] + [
-        AsciiSpec(scene=s) for s in SCENES]
-
-
-def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store, model_hash: str) -> list[list[Score]]:
+def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store,
+                model_hash: str) -> list[list[Score]]:
     from .code_judging import judge_code
     from .judges.text import read_security_claims
 

@@ -8,11 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapes_world.ascii import (ASCII_SHAPES, ASCII_SIZES, SCENES, STYLES, AsciiSpec, ascii_caption,
+from shapes_world.ascii import (ALL_ASCII_SPECS, SCENES, AsciiSpec, ascii_caption,
                                 ascii_contrasts, ascii_spec_from_text, check_ascii, draw_ascii, read_ascii)
 
-ALL_SPECS = [AsciiSpec(s, z, y) for s in ASCII_SHAPES for z in ASCII_SIZES for y in STYLES] + [
-    AsciiSpec(scene=s) for s in SCENES]
+ALL_SPECS = list(ALL_ASCII_SPECS)
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda s: s.label().replace(" ", "-"))

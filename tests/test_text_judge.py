@@ -3,9 +3,9 @@
 import pytest
 
 from grounding.judges.text import read_security_claims, read_shape_descriptions, sentence_model
-from shapes_world.ascii import ASCII_SHAPES, ASCII_SIZES, SCENES, STYLES, AsciiSpec
+from shapes_world.ascii import ALL_ASCII_SPECS
 
-LABELS = [AsciiSpec(s, z, y).label() for s in ASCII_SHAPES for z in ASCII_SIZES for y in STYLES] + list(SCENES)
+LABELS = [spec.label() for spec in ALL_ASCII_SPECS]
 
 
 def test_the_bundled_sentence_model_loads_from_site_packages():
