@@ -1,0 +1,113 @@
+"""Statistics for drift between rounds: paired comparisons of per-output scores and of output distributions.
+
+Pure functions on numbers; they know nothing of stores or models.
+
+- `paired_bootstrap`: confidence interval of the mean paired delta (same case, seed and judge in both runs).
+- `mcnemar_exact`: exact McNemar test for paired binary verdicts (pass in one run, fail in the other).
+- `holm`: Holm-Bonferroni adjusted p-values, for many concepts tested at once.
+- `mmd2` / `cmmd`: squared MMD with a Gaussian RBF kernel on embeddings (CMMD, Jayasumana et al. 2024: CLIP
+  image embeddings, sigma = 10 as published, or the median heuristic), with a permutation test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean paired delta with its bootstrap confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    confidence: float
+    n: int
+
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+def paired_bootstrap(deltas: Sequence[float], *, confidence: float = 0.95, resamples: int = 4000,
+                     seed: int = 0) -> Interval:
+    """Percentile bootstrap interval of the mean of paired deltas (current - baseline)."""
+    values = np.asarray(deltas, dtype=float)
+    if values.size == 0:
+        raise ValueError("paired_bootstrap needs at least one paired delta")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, (resamples, values.size))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return Interval(float(values.mean()), float(low), float(high), confidence, int(values.size))
+
+
+def mcnemar_exact(lost: int, gained: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pairs: passed before and failed now (`lost`), and the
+    reverse (`gained`). Under no change each discordant pair is a fair coin."""
+    n = lost + gained
+    if n == 0:
+        return 1.0
+    k = min(lost, gained)
+    tail = sum(comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the input's order (monotone, capped at 1)."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    adjusted = [0.0] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def _sq_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.maximum((x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2 * x @ y.T, 0.0)
+
+
+def median_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
+    """The median heuristic: the median pairwise distance of the pooled samples."""
+    pooled = np.concatenate([x, y])
+    d = np.sqrt(_sq_distances(pooled, pooled))
+    return float(np.median(d[np.triu_indices(len(pooled), 1)]))
+
+
+def mmd2(x: Sequence, y: Sequence, sigma: float) -> float:
+    """Unbiased squared MMD between two samples of embeddings with k(a, b) = exp(-|a-b|^2 / (2 sigma^2))."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 2 or len(y) < 2:
+        raise ValueError("mmd2 needs at least two embeddings on each side")
+    gamma = 1.0 / (2 * sigma * sigma)
+    kxx, kyy, kxy = (np.exp(-gamma * _sq_distances(a, b)) for a, b in ((x, x), (y, y), (x, y)))
+    m, n = len(x), len(y)
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                 - 2 * kxy.mean())
+
+
+@dataclass(frozen=True)
+class MMDTest:
+    mmd2: float
+    p_value: float
+    sigma: float
+    permutations: int
+
+
+def cmmd(baseline: Sequence, current: Sequence, *, sigma: float | str = 10.0, permutations: int = 500,
+         seed: int = 0) -> MMDTest:
+    """MMD between baseline and current embeddings with a permutation test; sigma 10 (as published for CLIP
+    embeddings) or "median" for the median heuristic."""
+    x, y = np.asarray(baseline, dtype=float), np.asarray(current, dtype=float)
+    bandwidth = median_bandwidth(x, y) if sigma == "median" else float(sigma)
+    observed = mmd2(x, y, bandwidth)
+    pooled, rng, m = np.concatenate([x, y]), np.random.default_rng(seed), len(x)
+    exceed = 0
+    for _ in range(permutations):
+        order = rng.permutation(len(pooled))
+        exceed += mmd2(pooled[order[:m]], pooled[order[m:]], bandwidth) >= observed
+    return MMDTest(observed, (exceed + 1) / (permutations + 1), bandwidth, permutations)
