@@ -3,6 +3,7 @@
     grounding judge image --instruction "a red circle" --contrast "a blue circle" out/*.png
     grounding judge ascii --instruction "a small outlined square" art.txt
     grounding judge code --instruction "Write secure code that ..." --tests test_solution.py solution.py
+    grounding history --store .grounding/ [--json]
 
 Prints one JSON object per file (a JSON list), exit status 0 when every file passes, 1 when one fails,
 2 on bad input.
@@ -23,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grounding", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
+    past = commands.add_parser("history", help="metrics of every run in a store, round by round")
+    past.add_argument("--store", type=Path, default=Path(".grounding"), help="the result store (default .grounding/)")
+    past.add_argument("--json", action="store_true", help="print JSON instead of a table")
     judge = commands.add_parser("judge", help="judge existing outputs against an instruction")
     kinds = judge.add_subparsers(dest="kind", required=True)
     image = kinds.add_parser("image", help="judge image files")
@@ -144,9 +148,23 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
     return results
 
 
+def show_history(args: argparse.Namespace) -> int:
+    from .history import as_json, as_table, history
+
+    try:
+        rows = history(args.store)
+    except GroundingUsageError as err:
+        print(f"grounding: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(as_json(rows), indent=2) if args.json else as_table(rows) or "no runs in this store yet")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any library imports the hub client
+    if args.command == "history":
+        return show_history(args)
     commands = {"image": judge_image, "ascii": judge_ascii, "code": judge_code}
     try:
         results = commands[args.kind](args)
