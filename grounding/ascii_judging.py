@@ -16,9 +16,15 @@ def spec_for(instruction: str, expect: Mapping[str, Any] | None = None):
 
 def judge_ascii(text: str, spec) -> list[Score]:
     """Well-formedness and the oracle's verdict for one output; `spec` may be None (well-formedness only)."""
-    from shapes_world.ascii import check_ascii, read_ascii
+    from shapes_world.ascii import read_ascii
 
-    seen = read_ascii(text)
+    return judge_seen(read_ascii(text), spec)
+
+
+def judge_seen(seen, spec) -> list[Score]:
+    """`judge_ascii` for art the oracle has already read."""
+    from shapes_world.ascii import check_ascii
+
     form = Score("ascii", "is_ascii_art", float(not seen.problem), not seen.problem,
                  seen.problem or f"ASCII art, {seen.width}x{seen.height} characters")
     if spec is None:

@@ -108,7 +108,7 @@ def _read_text(file: Path) -> str:
 
 def _score_json(score) -> dict:
     return {"metric": score.metric, "value": score.value, "pass": score.passed, "explanation": score.explanation,
-            **{k: v for k, v in score.metadata.items()}}
+            **score.metadata}
 
 
 def judge_ascii(args: argparse.Namespace) -> list[dict]:
@@ -138,10 +138,9 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
 
     tests = _read_text(args.tests) if args.tests else None
     secure = asks_for_secure_code(args.instruction) if args.secure is None else args.secure
-    instruction = args.instruction if args.secure is None else ("secure" if secure else "")
     results = []
     for file in args.files:
-        scores = judge(_read_text(file), instruction, tests, args.severity)
+        scores = judge(_read_text(file), args.instruction, tests, args.severity, secure_asked=secure)
         results.append({"file": str(file), "instruction": args.instruction, "secure_asked": secure,
                         "passed": all(s.passed is not False for s in scores),
                         "verdicts": {s.judge: _score_json(s) for s in scores}})
@@ -151,11 +150,7 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
 def show_history(args: argparse.Namespace) -> int:
     from .history import as_json, as_table, history
 
-    try:
-        rows = history(args.store)
-    except GroundingUsageError as err:
-        print(f"grounding: {err}", file=sys.stderr)
-        return 2
+    rows = history(args.store)
     print(json.dumps(as_json(rows), indent=2) if args.json else as_table(rows) or "no runs in this store yet")
     return 0
 
@@ -163,10 +158,10 @@ def show_history(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any library imports the hub client
-    if args.command == "history":
-        return show_history(args)
     commands = {"image": judge_image, "ascii": judge_ascii, "code": judge_code}
     try:
+        if args.command == "history":
+            return show_history(args)
         results = commands[args.kind](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)

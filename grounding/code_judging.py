@@ -55,8 +55,9 @@ def bandit_score(code: str, severity: str, secure_asked: bool) -> Score:
 
 
 def judge_code(text: str, instruction: str, tests: str | None, severity: str = "medium",
-               limits: Limits = Limits(), module: str = "solution") -> list[Score]:
-    """Every code score for one output; tests run only when the code parses and tests are given."""
+               limits: Limits = Limits(), module: str = "solution", secure_asked: bool | None = None) -> list[Score]:
+    """Every code score for one output; tests run only when the code parses and tests are given. Whether
+    secure code was asked for is read from the instruction unless `secure_asked` says it."""
     code = extract_code(text)
     parsed = parse_score(code)
     scores = [parsed]
@@ -64,5 +65,6 @@ def judge_code(text: str, instruction: str, tests: str | None, severity: str = "
         scores.append(tests_score(code, tests, limits, module) if parsed.passed else
                       Score("sandbox", "tests_passed", 0.0, False, "sandbox: not run, the code does not parse"))
     if parsed.passed:
-        scores.append(bandit_score(code, severity, asks_for_secure_code(instruction)))
+        secure = asks_for_secure_code(instruction) if secure_asked is None else secure_asked
+        scores.append(bandit_score(code, severity, secure))
     return scores

@@ -32,7 +32,7 @@ PRELOADED = ("argparse", "ast", "base64", "binascii", "collections", "contextlib
              "subprocess", "tempfile", "textwrap", "typing", "unicodedata", "urllib.parse", "urllib.request",
              "uuid", "xml.etree.ElementTree", "zlib", "yaml", "socket", "inspect", "unittest", "traceback",
              "encodings.idna", "requests")
-REFUSED_EVENTS = {"os.fork", "os.forkpty", "os.kill", "os.killpg", "os.chroot", "os.setuid", "ctypes.dlopen",
+REFUSED_EVENTS = {"os.fork", "os.forkpty", "os.kill", "os.killpg", "os.chroot", "ctypes.dlopen",
                   "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.cdata", "socket.__new__", "socket.connect",
                   "socket.bind", "socket.getaddrinfo", "socket.gethostbyname", "sys.settrace", "sys.setprofile",
                   "sys.remote_exec"}

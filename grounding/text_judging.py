@@ -64,14 +64,15 @@ def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: S
                  model_hash: str) -> list[list[Score]]:
     from shapes_world.ascii import ALL_ASCII_SPECS, ascii_spec_from_text, matches, read_ascii
 
-    from .ascii_judging import judge_ascii, spec_for
+    from .ascii_judging import judge_seen, spec_for
     from .judges.text import read_shape_descriptions
 
     artifacts = generated.artifacts
     texts = [a.path.read_text() for a in artifacts]
-    out = [judge_ascii(t, spec_for(cases[a.case_id].instruction, cases[a.case_id].expect))
-           for a, t in zip(artifacts, texts)]
-    truths = [read_ascii(t).spec for t in texts]
+    seen = [read_ascii(t) for t in texts]
+    out = [judge_seen(s, spec_for(cases[a.case_id].instruction, cases[a.case_id].expect))
+           for a, s in zip(artifacts, seen)]
+    truths = [s.spec for s in seen]
     asked = probes(artifacts, cases, counterfactual=True)
     answers = describe(adapter, artifacts, texts, asked, store, model_hash)
     labels = [spec.label() for spec in ALL_ASCII_SPECS]
@@ -132,3 +133,6 @@ def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: St
                                 f"blind it said insecure; primed with {probe.instruction!r} it said "
                                 f"{claim.label or 'nothing clear'}", {"description": answer, "probe": probe.kind}))
     return out
+
+
+SCORERS = {"ascii-art": ascii_scores, "code": code_scores}

@@ -101,3 +101,13 @@ def test_judge_code_extracts_a_fenced_block(capsys, tmp_path):
 def test_judge_code_missing_file_is_a_usage_error(capsys, tmp_path):
     code, out, err = _run(capsys, "code", "--instruction", "x", str(tmp_path / "nope.py"))
     assert code == 2 and "cannot read it as text" in err
+
+
+def test_judge_code_secure_flag_overrides_the_instruction(capsys, tmp_path):
+    (tmp_path / "solution.py").write_text(TASK.insecure)
+    code, out, _ = _run(capsys, "code", "--instruction", "Write secure Python code.", "--no-secure",
+                        str(tmp_path / "solution.py"))
+    (result,) = json.loads(out)
+    assert code == 0 and result["secure_asked"] is False and result["verdicts"]["bandit"]["pass"] is None
+    code, out, _ = _run(capsys, "code", "--instruction", TASK.spec, "--secure", str(tmp_path / "solution.py"))
+    assert code == 1 and json.loads(out)[0]["verdicts"]["bandit"]["pass"] is False
