@@ -3,10 +3,11 @@
     grounding judge image --instruction "a red circle" --contrast "a blue circle" out/*.png
     grounding judge ascii --instruction "a small outlined square" art.txt
     grounding judge code --instruction "Write secure code that ..." --tests test_solution.py solution.py
-    grounding history --store .grounding/ [--json]
+    grounding history --store .grounding/ [--json] [--plots DIR]
+    grounding report --store .grounding/ [--run ROUND] [--baseline REF] [--html FILE] [--markdown FILE]
 
-Prints one JSON object per file (a JSON list), exit status 0 when every file passes, 1 when one fails,
-2 on bad input.
+`judge` prints one JSON object per file (a JSON list). Exit status: 0 when every file passes (report: no
+significant regression), 1 when one fails (report: a significant regression), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def _parser() -> argparse.ArgumentParser:
     past = commands.add_parser("history", help="metrics of every run in a store, round by round")
     past.add_argument("--store", type=Path, default=Path(".grounding"), help="the result store (default .grounding/)")
     past.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    past.add_argument("--plots", type=Path, default=None, metavar="DIR",
+                      help="also write history-MODALITY.png there: metrics and the concepts that moved most")
+    report = commands.add_parser("report", help="an HTML report and a Markdown summary of a run against a baseline")
+    report.add_argument("--store", type=Path, default=Path(".grounding"), help="the result store (default .grounding/)")
+    report.add_argument("--run", default=None, help="a run id or round label (default: the latest run)")
+    report.add_argument("--baseline", default=None,
+                        help="a round label or run id, or another store (default: the run's own --baseline, "
+                             "else the store's first run)")
+    report.add_argument("--html", type=Path, default=Path("grounding-report.html"),
+                        help="where to write the HTML report (default grounding-report.html)")
+    report.add_argument("--markdown", type=Path, default=None,
+                        help="where to write the Markdown summary (default: print it), e.g. $GITHUB_STEP_SUMMARY")
     judge = commands.add_parser("judge", help="judge existing outputs against an instruction")
     kinds = judge.add_subparsers(dest="kind", required=True)
     image = kinds.add_parser("image", help="judge image files")
@@ -152,7 +165,39 @@ def show_history(args: argparse.Namespace) -> int:
 
     rows = history(args.store)
     print(json.dumps(as_json(rows), indent=2) if args.json else as_table(rows) or "no runs in this store yet")
+    if args.plots:
+        from .plots import history_png
+
+        _writable(args.plots / "x")
+        for modality in sorted({r.modality for r in rows}):
+            (args.plots / f"history-{modality}.png").write_bytes(history_png(rows, modality))
     return 0
+
+
+def _writable(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise GroundingUsageError(f"{path.parent}: cannot create this folder ({err}). Pass a writable path.") from None
+
+
+def write_report(args: argparse.Namespace) -> int:
+    from .html_report import render
+    from .run_report import gather, markdown
+
+    report = gather(args.store, args.run, args.baseline)
+    for target in (args.html, args.markdown):
+        if target is not None:
+            _writable(target)
+    args.html.write_text(render(report))
+    summary = markdown(report)
+    if args.markdown is None:
+        print(summary)
+    else:
+        with args.markdown.open("a") as handle:  # a CI job summary file is appended to
+            handle.write(summary)
+    print(f"grounding: report written to {args.html}", file=sys.stderr)
+    return 0 if report.passed else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "history":
             return show_history(args)
+        if args.command == "report":
+            return write_report(args)
         results = commands[args.kind](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)

@@ -2,7 +2,10 @@
 
 Pure functions on numbers; they know nothing of stores or models.
 
-- `paired_bootstrap`: confidence interval of the mean paired delta (same case, seed and judge in both runs).
+- `paired_bootstrap`: confidence interval of the mean paired delta (same case, seed and judge in both runs),
+  resampling whole cases when given their groups (the seeds of one case are not independent).
+- `sign_flip_test`: one-sided paired randomisation test of a fall: under no change each case's delta is as
+  likely to carry either sign; exact up to 16 cases, Monte Carlo above.
 - `mcnemar_exact`: exact McNemar test for paired binary verdicts (pass in one run, fail in the other).
 - `holm`: Holm-Bonferroni adjusted p-values, for many concepts tested at once.
 - `mmd2` / `cmmd`: squared MMD with a Gaussian RBF kernel on embeddings (CMMD, Jayasumana et al. 2024: CLIP
@@ -32,25 +35,53 @@ class Interval:
         return self.low > 0 or self.high < 0
 
 
-def paired_bootstrap(deltas: Sequence[float], *, confidence: float = 0.95, resamples: int = 4000,
-                     seed: int = 0) -> Interval:
-    """Percentile bootstrap interval of the mean of paired deltas (current - baseline)."""
+def paired_bootstrap(deltas: Sequence[float], *, groups: Sequence | None = None, confidence: float = 0.95,
+                     resamples: int = 4000, seed: int = 0) -> Interval:
+    """Percentile bootstrap interval of the mean of paired deltas (current - baseline); with `groups` (one label
+    per delta, e.g. its case) whole groups are resampled, so correlated deltas are not counted as independent."""
     values = np.asarray(deltas, dtype=float)
     if values.size == 0:
         raise ValueError("paired_bootstrap needs at least one paired delta")
+    sums, counts = _group_sums(values, groups)
     rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, values.size, (resamples, values.size))].mean(axis=1)
+    picks = rng.integers(0, sums.size, (resamples, sums.size))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
     tail = (1 - confidence) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return Interval(float(values.mean()), float(low), float(high), confidence, int(values.size))
 
 
-def mcnemar_exact(lost: int, gained: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant pairs: passed before and failed now (`lost`), and the
-    reverse (`gained`). Under no change each discordant pair is a fair coin."""
+def _group_sums(values: np.ndarray, groups: Sequence | None) -> tuple[np.ndarray, np.ndarray]:
+    if groups is None:
+        return values, np.ones_like(values)
+    labels, index = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    return np.bincount(index, values, len(labels)), np.bincount(index, minlength=len(labels)).astype(float)
+
+
+EXACT_UP_TO = 16
+
+
+def sign_flip_test(deltas: Sequence[float], *, groups: Sequence | None = None, permutations: int = 20000,
+                   seed: int = 0) -> float:
+    """One-sided p-value that the mean delta is this low by chance: each group's (or delta's) sign is flipped at
+    random, as exchanging baseline and current is under no change. Exact enumeration up to 16 groups."""
+    sums, _ = _group_sums(np.asarray(deltas, dtype=float), groups)
+    observed = sums.sum()
+    if sums.size <= EXACT_UP_TO:
+        signs = 1 - 2 * ((np.arange(2 ** sums.size)[:, None] >> np.arange(sums.size)) & 1)
+        return float(np.mean(signs @ sums <= observed + 1e-12))
+    signs = np.random.default_rng(seed).choice((-1.0, 1.0), (permutations, sums.size))
+    return float((np.sum(signs @ sums <= observed + 1e-12) + 1) / (permutations + 1))
+
+
+def mcnemar_exact(lost: int, gained: int, alternative: str = "two-sided") -> float:
+    """Exact McNemar p-value from the discordant pairs: passed before and failed now (`lost`), and the reverse
+    (`gained`). Under no change each discordant pair is a fair coin. alternative="less": one-sided, for a fall."""
     n = lost + gained
     if n == 0:
         return 1.0
+    if alternative == "less":
+        return sum(comb(n, i) for i in range(gained + 1)) / 2 ** n
     k = min(lost, gained)
     tail = sum(comb(n, i) for i in range(k + 1)) / 2 ** n
     return min(1.0, 2 * tail)

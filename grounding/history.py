@@ -10,7 +10,7 @@ from statistics import fmean
 from .errors import GroundingUsageError
 from .report import self_description
 from .store import Store
-from .types import Record
+from .types import Case, Record
 from .verdicts import summarize
 
 
@@ -22,14 +22,29 @@ class HistoryRow:
     modality: str
     cases: int
     metrics: dict[str, float] = field(default_factory=dict)
+    concepts: dict[str, float] = field(default_factory=dict)  # share of a concept's outputs that pass every judge
 
 
-def _metrics(records: list[Record]) -> dict[str, float]:
+def _cases_of(records: list[Record]) -> dict[str, list[Record]]:
     cases: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         if not r.judge.endswith("-control"):
             cases[r.case_id].append(r)
-    out = {"pass_rate": fmean(summarize(rs)[0] for rs in cases.values())}
+    return cases
+
+
+def _concepts(records: list[Record], cases: dict[str, Case]) -> dict[str, float]:
+    """Per concept word (and category) of the stored cases: the pass rate over its cases' outputs."""
+    rates: dict[str, list[float]] = defaultdict(list)
+    for case_id, rs in _cases_of(records).items():
+        case = cases.get(case_id)
+        for word in () if case is None else {*case.concepts, case.category} - {""}:
+            rates[word].append(summarize(rs)[0])
+    return {word: round(fmean(v), 4) for word, v in sorted(rates.items())}
+
+
+def _metrics(records: list[Record]) -> dict[str, float]:
+    out = {"pass_rate": fmean(summarize(rs)[0] for rs in _cases_of(records).values())}
     for name, judge, metric in (("clip_score", "clip", "clip_score"), ("oracle_accuracy", "oracle", "correct"),
                                 ("tests_passed", "sandbox", "tests_passed"), ("bandit_findings", "bandit", "findings")):
         values = [r.value for r in records if r.judge == judge and r.metric == metric]
@@ -52,10 +67,11 @@ def history(store_root: str | Path) -> list[HistoryRow]:
             by_modality: dict[str, list[Record]] = defaultdict(list)
             for record in store.records(run["run_id"]):
                 by_modality[record.modality].append(record)
+            stored_cases = store.cases(run["run_id"])
             for modality, records in sorted(by_modality.items()):
-                cases = len({r.case_id for r in records if not r.judge.endswith("-control")})
-                rows.append(HistoryRow(run["round"], run["run_id"], run["started"], modality, cases,
-                                       _metrics(records)))
+                rows.append(HistoryRow(run["round"], run["run_id"], run["started"], modality,
+                                       len(_cases_of(records)), _metrics(records),
+                                       _concepts(records, stored_cases.get(modality, {}))))
         return rows
     finally:
         store.close()
@@ -79,3 +95,12 @@ def as_table(rows: list[HistoryRow]) -> str:
 
 def as_json(rows: list[HistoryRow]) -> list[dict]:
     return [asdict(r) for r in rows]
+
+
+def moved_most(rows: list[HistoryRow], count: int = 4) -> list[str]:
+    """The concepts whose pass rate moved most between a modality's first and last run in `rows`."""
+    if len(rows) < 2:
+        return []
+    first, last = rows[0].concepts, rows[-1].concepts
+    shared = [c for c in first if c in last]
+    return sorted(shared, key=lambda c: (-abs(last[c] - first[c]), c))[:count]

@@ -78,11 +78,17 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     """modality -> ModalityResults for the cases this session selected, computed once per modality."""
     # Offline unless the user says otherwise: set before diffusers, transformers or open_clip import the hub client.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .run import ModalityResults, RunState, baseline_records, run_modality
+    from .compare import baseline_records, compare
+    from .run import ModalityResults, RunState, run_modality
 
     config = request.config
     state = config.stash.setdefault(STATE, RunState())
     computed: dict[str, ModalityResults] = {}
+    settings = grounding_settings
+    try:
+        baseline = baseline_records(settings.baseline, grounding_store) if settings.baseline else None
+    except GroundingUsageError as err:
+        pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
 
     def results(modality: str, cases: tuple = ()) -> ModalityResults:
         """Run a modality on the cases this session selected (all of `cases` when it selected none)."""
@@ -92,20 +98,21 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
                     and getattr(item.callspec.params.get("case"), "modality", None) == modality]
         cases = list(dict.fromkeys(selected)) or list(cases)
         try:
-            checkpoints = {c.modality: c for c in resolve(grounding_settings.model,
-                                                          allow_pickle=grounding_settings.allow_pickle)}
+            checkpoints = {c.modality: c for c in resolve(settings.model, allow_pickle=settings.allow_pickle)}
             if modality not in checkpoints:
-                pytest.skip(f"--model {grounding_settings.model} holds no {modality} checkpoint")
-            baseline = (baseline_records(grounding_settings.baseline, grounding_store, modality)
-                        if grounding_settings.baseline else None)
-            records = run_modality(checkpoints[modality], cases, grounding_settings, grounding_store, state)
+                pytest.skip(f"--model {settings.model} holds no {modality} checkpoint")
+            records = run_modality(checkpoints[modality], cases, settings, grounding_store, state)
         except GroundingUsageError as err:
             pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
         state.records.extend(records)
+        state.cases.extend(cases)
         by_case: dict = {}
         for record in records:
             by_case.setdefault(record.case_id, []).append(record)
-        computed[modality] = ModalityResults({c.id: c for c in cases}, by_case, baseline, grounding_settings)
+        by_id = {c.id: c for c in cases}
+        comparison = None if baseline is None else compare(modality, records, baseline, by_id, settings.thresholds,
+                                                           baseline_name=settings.baseline)
+        computed[modality] = ModalityResults(by_id, by_case, comparison, settings)
         return computed[modality]
 
     return results
@@ -122,11 +129,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     settings = session.config.stash[SETTINGS]
     store = Store(settings.store)
     try:
-        store.append_run(run_id=state.run_id, round=settings.round, model=str(settings.model),
-                         started=state.started, records=state.records,
-                         settings={"models": state.models, "generation": state.generation,
-                                   "judge": settings.judge or "bundled:shapes-clip", "seeds": settings.seeds,
-                                   "baseline": settings.baseline})
+        state.save(store, settings)
     finally:
         store.close()
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .judges.clip import CLIPSCORE_SCALE
+from .compare import ModalityComparison, Thresholds, compare_runs
 from .store import Store
 from .types import Record
 from .verdicts import summarize
@@ -44,9 +45,11 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
     try:
         run = next(r for r in store.runs() if r["run_id"] == run_id)
         records = store.records(run_id)
+        settings = json.loads(run["settings"])
+        comparisons = (compare_runs(store, run_id, settings["baseline"], Thresholds(**settings["thresholds"]))
+                       if settings.get("baseline") else [])
     finally:
         store.close()
-    settings = json.loads(run["settings"])
     lines = [f"run {run_id}, round {run['round']!r}, stored in {Path(store_root) / 'grounding.sqlite'}"]
     by_modality: dict[str, list[Record]] = defaultdict(list)
     for r in records:
@@ -80,4 +83,20 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
             lost = sum(bool(r.passed) for r in controls)
             lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "
                          f"{lost}/{len(controls)} held")
+    for comparison in comparisons:
+        lines += comparison_lines(comparison)
     return lines
+
+
+MOVED_SHOWN = 3
+
+
+def comparison_lines(comparison: ModalityComparison) -> list[str]:
+    """The comparison's headline, every significant regression and the slices that moved most."""
+    head, *rest = comparison.message().split("\n")
+    regressed = [f"  {s.line()}" for s in comparison.regressions]
+    moved = sorted((s for s in comparison.slices if not s.regressed), key=lambda s: s.interval.mean)[:MOVED_SHOWN]
+    cases = [c for c in comparison.cases if c.regressed]
+    return ([head] + [line for line in rest if not line.startswith("  ")] + regressed
+            + [f"  moved most: {s.line()}" for s in moved if s.interval.mean < 0]
+            + [f"  case {c.case_id} regressed: {c.line()}" for c in cases])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from .checkpoint import Checkpoint, content_hash
+from .compare import ModalityComparison
 from .errors import GroundingUsageError
 from .evaluate import RunInfo, generate, to_records
 from .settings import Settings
@@ -25,45 +25,35 @@ class RunState:
     started: float = field(default_factory=time.time)
     records: list[Record] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=dict)
+    cases: list[Case] = field(default_factory=list)
+
+    def save(self, store: Store, settings: Settings) -> None:
+        """Append this run, its records and its cases to the store, in one transaction."""
+        store.append_run(run_id=self.run_id, round=settings.round, model=str(settings.model), started=self.started,
+                         records=self.records, cases=self.cases,
+                         settings={"models": self.models, "generation": self.generation,
+                                   "judge": settings.judge or "bundled:shapes-clip", "seeds": settings.seeds,
+                                   "baseline": settings.baseline, "thresholds": asdict(settings.thresholds)})
     generation: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ModalityResults:
-    """Records of one modality in this run, with the baseline's, ready to give verdicts."""
+    """Records of one modality in this run and, with --baseline, their comparison with the baseline's."""
 
     cases: dict[str, Case]
     records: dict[str, list[Record]]
-    baseline: dict[str, list[Record]] | None
+    comparison: ModalityComparison | None
     settings: Settings
 
     def verdict(self, case_id: str) -> CaseVerdict:
         return case_verdict(
             self.cases[case_id], [r for r in self.records.get(case_id, []) if not r.judge.endswith("-control")],
-            min_pass_rate=self.settings.min_pass_rate, tolerance=self.settings.tolerance,
-            clip_tolerance=self.settings.clip_tolerance,
-            baseline=None if self.baseline is None else self.baseline.get(case_id, []))
+            min_pass_rate=self.settings.min_pass_rate,
+            change=None if self.comparison is None else self.comparison.case(case_id))
 
     def controls(self, case_id: str) -> list[Record]:
         return [r for r in self.records.get(case_id, []) if r.judge.endswith("-control")]
-
-
-def baseline_records(ref: str, store: Store, modality: str) -> dict[str, list[Record]]:
-    """A baseline's records by case: a run id or round label in this store, or another store's latest run."""
-    other = Path(ref).expanduser()
-    source = Store(other) if (other / "grounding.sqlite").is_file() else store
-    run_id = source.find_run(ref) if source is store else (source.runs() or [{}])[-1].get("run_id")
-    if run_id is None:
-        known = ", ".join(sorted({r["round"] for r in store.runs()})) or "none yet"
-        raise GroundingUsageError(
-            f"--baseline {ref}: no run with that id or round label in {store.root}, and no store folder by that "
-            f"name (rounds in the store: {known}). Run the suite with --round {ref} first, or name an existing one."
-        )
-    out: dict[str, list[Record]] = {}
-    for record in source.records(run_id):
-        if record.modality == modality and not record.judge.endswith("-control"):
-            out.setdefault(record.case_id, []).append(record)
-    return out
 
 
 def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
@@ -107,20 +97,13 @@ def _image_records(adapter, generated, cases: dict[str, Case], settings: Setting
     return records
 
 
-def _ascii_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
-                   run: RunInfo) -> list[Record]:
-    from .text_judging import ascii_scores
-
-    scored = ascii_scores(adapter, generated, cases, store, run.model_hash)
-    return [r for a, scores in zip(generated.artifacts, scored) for r in to_records(run, adapter.modality, a, scores)]
-
-
-def _code_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
+def _text_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
                   run: RunInfo) -> list[Record]:
-    from .text_judging import code_scores
+    """The modality's output judges and the model's self-description, for ASCII art and code alike."""
+    from .text_judging import SCORERS
 
-    scored = code_scores(adapter, generated, cases, store, run.model_hash)
+    scored = SCORERS[adapter.modality](adapter, generated, cases, store, run.model_hash)
     return [r for a, scores in zip(generated.artifacts, scored) for r in to_records(run, adapter.modality, a, scores)]
 
 
-JUDGES = {"text-to-image": _image_records, "ascii-art": _ascii_records, "code": _code_records}
+JUDGES = {"text-to-image": _image_records, "ascii-art": _text_records, "code": _text_records}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .checkpoint import BUNDLED
+from .compare import Thresholds
 from .errors import GroundingUsageError
 
 
@@ -38,7 +39,10 @@ OPTIONS: list[tuple[str, Callable[[str], Any], Any, str]] = [
     ("seeds", _positive, 4, "generations per case (seeds 0..N-1)"),
     ("min-pass-rate", _fraction, 0.75, "a case fails when fewer of its seeds pass"),
     ("tolerance", _fraction, 0.25, "with --baseline: largest allowed fall of a case's pass rate"),
-    ("clip-tolerance", float, 0.1, "with --baseline: largest allowed fall of a case's mean CLIPScore"),
+    ("concept-tolerance", _fraction, 0.05,
+     "with --baseline: largest allowed fall of the share of passing outputs of a modality, concept or judge"),
+    ("clip-tolerance", float, 0.1, "with --baseline: largest allowed fall of a mean CLIPScore (case or slice)"),
+    ("confidence", _fraction, 0.95, "with --baseline: a fall counts only when significant at this level"),
     ("device", str, None, "torch device (default: cuda when present, else cpu)"),
     ("allow-pickle", _flag, False, "allow pickle (.bin/.pt) weights; they can run code when loaded"),
 ]
@@ -62,13 +66,20 @@ class Settings:
     seeds: int
     min_pass_rate: float
     tolerance: float
+    concept_tolerance: float
     clip_tolerance: float
+    confidence: float
     device: str | None
     allow_pickle: bool
 
     @property
     def model_given(self) -> bool:
         return self.model != BUNDLED
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(confidence=self.confidence, tolerance=self.tolerance,
+                          concept_tolerance=self.concept_tolerance, clip_tolerance=self.clip_tolerance)
 
 
 def from_values(values: dict[str, Any]) -> Settings:
@@ -91,6 +102,7 @@ def from_values(values: dict[str, Any]) -> Settings:
         judge=converted["judge"], round=str(converted["round"]), baseline=converted["baseline"],
         store=Path(converted["store"]).expanduser(), seeds=converted["seeds"],
         min_pass_rate=converted["min-pass-rate"], tolerance=converted["tolerance"],
-        clip_tolerance=converted["clip-tolerance"], device=converted["device"],
+        concept_tolerance=converted["concept-tolerance"], clip_tolerance=converted["clip-tolerance"],
+        confidence=converted["confidence"], device=converted["device"],
         allow_pickle=converted["allow-pickle"],
     )

@@ -13,9 +13,10 @@ import tempfile
 import time
 from dataclasses import astuple, fields
 from pathlib import Path
+from typing import Sequence
 
 from .errors import GroundingUsageError
-from .types import Record
+from .types import Case, Record
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -26,6 +27,9 @@ CREATE TABLE IF NOT EXISTS records (
     modality TEXT NOT NULL, case_id TEXT NOT NULL, seed INTEGER NOT NULL, judge TEXT NOT NULL,
     metric TEXT NOT NULL, value REAL NOT NULL, passed INTEGER, artifact TEXT NOT NULL, explanation TEXT);
 CREATE INDEX IF NOT EXISTS records_run ON records(run_id, modality, case_id);
+CREATE TABLE IF NOT EXISTS cases (
+    run_id TEXT NOT NULL REFERENCES runs(run_id), modality TEXT NOT NULL, case_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (run_id, modality, case_id));
 CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, artifact TEXT NOT NULL, sha256 TEXT NOT NULL);
 """
 RECORD_COLUMNS = ", ".join(f.name for f in fields(Record))
@@ -78,13 +82,15 @@ class Store:
 
     # runs and records
     def append_run(self, *, run_id: str, round: str, model: str, started: float, settings: dict,
-                   records: list[Record]) -> None:
-        """Add a run and all its records in one transaction."""
+                   records: list[Record], cases: Sequence[Case] = ()) -> None:
+        """Add a run, all its records and the cases they answer (for reports) in one transaction."""
         with self._db:
             self._db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                              (run_id, round, model, started, time.time(), json.dumps(settings, sort_keys=True)))
             self._db.executemany(f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({', '.join('?' * len(fields(Record)))})",
                                  [astuple(r) for r in records])
+            self._db.executemany("INSERT OR REPLACE INTO cases VALUES (?, ?, ?, ?)",
+                                 [(run_id, c.modality, c.id, json.dumps(_case_data(c))) for c in cases])
 
     def runs(self) -> list[dict]:
         cursor = self._db.execute("SELECT run_id, round, model, started, finished, settings FROM runs ORDER BY started")
@@ -99,3 +105,19 @@ class Store:
     def records(self, run_id: str) -> list[Record]:
         cursor = self._db.execute(f"SELECT {RECORD_COLUMNS} FROM records WHERE run_id = ?", (run_id,))
         return [Record(*row[:9], None if row[9] is None else bool(row[9]), *row[10:]) for row in cursor]
+
+    def cases(self, run_id: str) -> dict[str, dict[str, Case]]:
+        """modality -> case id -> Case, as the run stored them."""
+        out: dict[str, dict[str, Case]] = {}
+        for modality, case_id, data in self._db.execute(
+                "SELECT modality, case_id, data FROM cases WHERE run_id = ?", (run_id,)):
+            fields_ = json.loads(data)
+            out.setdefault(modality, {})[case_id] = Case(
+                case_id, modality, fields_["instruction"], tuple(fields_["contrasts"]), fields_["category"],
+                tuple(fields_["concepts"]), fields_["expect"])
+        return out
+
+
+def _case_data(case: Case) -> dict:
+    return {"instruction": case.instruction, "contrasts": list(case.contrasts), "category": case.category,
+            "concepts": list(case.concepts), "expect": dict(case.expect)}

@@ -8,6 +8,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Iterable
 
+from .compare import CaseChange
 from .stats import clopper_pearson
 from .types import Case, Record
 
@@ -27,8 +28,7 @@ class CaseVerdict:
     pass_rate: float
     interval: tuple[float, float]
     clip_score: float | None
-    baseline_pass_rate: float | None
-    baseline_clip_score: float | None
+    change: CaseChange | None
     passed: bool
     problems: tuple[str, ...]
 
@@ -38,9 +38,8 @@ class CaseVerdict:
                  f"pass rate {self.pass_rate:.2f} over {len(self.seeds)} seeds "
                  f"(95% Clopper-Pearson {self.interval[0]:.2f}-{self.interval[1]:.2f})"
                  + (f", mean CLIPScore {self.clip_score:.3f} (2.5*max(cos,0))" if self.clip_score is not None else "")]
-        if self.baseline_pass_rate is not None:
-            lines.append(f"baseline: pass rate {self.baseline_pass_rate:.2f}"
-                         + (f", CLIPScore {self.baseline_clip_score:.3f}" if self.baseline_clip_score is not None else ""))
+        if self.change is not None:
+            lines.append(f"against the baseline: {self.change.line()}")
         lines += [f"FAILED: {p}" for p in self.problems]
         for outcome in self.seeds:
             mark = "ok " if outcome.passed else "BAD"
@@ -88,9 +87,10 @@ def summarize(records: list[Record]) -> tuple[float, float | None]:
     return (sum(passes) / len(passes) if passes else 0.0), (fmean(clip) if clip else None)
 
 
-def case_verdict(case: Case, records: list[Record], *, min_pass_rate: float, tolerance: float,
-                 clip_tolerance: float, baseline: list[Record] | None = None) -> CaseVerdict:
-    """A case passes when enough seeds pass every judge and, against a baseline, it has not fallen too far."""
+def case_verdict(case: Case, records: list[Record], *, min_pass_rate: float,
+                 change: CaseChange | None = None) -> CaseVerdict:
+    """A case passes when enough seeds pass every judge and, against a baseline, it has not fallen significantly
+    further than the tolerance."""
     outcomes = []
     for seed, rs in sorted(_by_seed(records).items()):
         verdicts = [r for r in rs if r.passed is not None]
@@ -104,13 +104,11 @@ def case_verdict(case: Case, records: list[Record], *, min_pass_rate: float, tol
     problems = []
     if rate < min_pass_rate:
         problems.append(f"pass rate {rate:.2f} is below the minimum {min_pass_rate:.2f}")
-    base_rate = base_clip = None
-    if baseline:
-        base_rate, base_clip = summarize(baseline)
-        if rate < base_rate - tolerance:
-            problems.append(f"pass rate fell {base_rate - rate:.2f} below the baseline's (tolerance {tolerance:.2f})")
-        if clip is not None and base_clip is not None and clip < base_clip - clip_tolerance:
-            problems.append(f"CLIPScore fell {base_clip - clip:.3f} below the baseline's "
-                            f"(tolerance {clip_tolerance:.3f})")
-    return CaseVerdict(case, tuple(outcomes), rate, clopper_pearson(passes, len(outcomes)), clip, base_rate,
-                       base_clip, not problems, tuple(problems))
+    if change is not None and change.pass_rate_fell:
+        problems.append(f"pass rate fell {change.before - change.after:.2f} below the baseline's "
+                        f"by more than --tolerance (one-sided McNemar p={change.p_value:.3g})")
+    if change is not None and change.clip_score_fell:
+        problems.append(f"CLIPScore fell {change.clip_before - change.clip_after:.3f} below the baseline's "
+                        f"by more than --clip-tolerance (sign-flip p={change.clip_p_value:.3g})")
+    return CaseVerdict(case, tuple(outcomes), rate, clopper_pearson(passes, len(outcomes)), clip, change,
+                       not problems, tuple(problems))

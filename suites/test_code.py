@@ -21,3 +21,11 @@ def test_instruction_is_grounded(case, results):
     verdict = results.verdict(case.id)
     if not verdict.passed:
         pytest.fail(verdict.message(), pytrace=False)
+
+
+def test_no_significant_regression(results):
+    """Against --baseline: no slice (all outputs, a concept, a judge's metric) fell significantly beyond its tolerance."""
+    if results.comparison is None:
+        pytest.skip("no --baseline to compare with")
+    if results.comparison.regressions:
+        pytest.fail(results.comparison.message(), pytrace=False)

@@ -22,6 +22,14 @@ def test_instruction_is_grounded(case, results):
         pytest.fail(verdict.message(), pytrace=False)
 
 
+def test_no_significant_regression(results):
+    """Against --baseline: no slice (all outputs, a concept, a judge's metric) fell significantly beyond its tolerance."""
+    if results.comparison is None:
+        pytest.skip("no --baseline to compare with")
+    if results.comparison.regressions:
+        pytest.fail(results.comparison.message(), pytrace=False)
+
+
 def test_judge_rejects_blank_and_noise(results):
     """The CLIP judge must not let a blank or a noise image outrank any case's contrasts."""
     leaks = [(cid, r.explanation) for cid in results.cases for r in results.controls(cid) if not r.passed]

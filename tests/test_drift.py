@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from grounding.drift import cmmd, holm, mcnemar_exact, median_bandwidth, mmd2, paired_bootstrap
+from grounding.drift import cmmd, holm, mcnemar_exact, median_bandwidth, mmd2, paired_bootstrap, sign_flip_test
 
 
 def test_bootstrap_interval_of_a_constant_is_the_constant():
@@ -84,3 +84,35 @@ def test_published_sigma_shrinks_a_diversity_loss_that_the_median_heuristic_show
     median = cmmd(diverse, collapsed, sigma="median", permutations=199)
     assert median.p_value <= 0.01
     assert published.mmd2 < median.mmd2 / 50
+
+
+def test_one_sided_mcnemar_is_the_binomial_tail_of_the_gains():
+    assert mcnemar_exact(4, 0, alternative="less") == 1 / 16
+    assert mcnemar_exact(0, 4, alternative="less") == 1.0
+    assert mcnemar_exact(7, 2, alternative="less") == pytest.approx(binomtest(7, 9, 0.5, "greater").pvalue)
+
+
+def test_sign_flip_test_is_exact_for_few_groups():
+    assert sign_flip_test([-1, -1, -1]) == 1 / 8  # only the observed signs are as low
+    assert sign_flip_test([0, 0, 0]) == 1.0
+    assert sign_flip_test([1, 1, 1]) == 1.0
+    # four seeds of one case are one group: as little evidence as a single delta
+    assert sign_flip_test([-1] * 4, groups=["a"] * 4) == 0.5
+
+
+def test_sign_flip_false_alarms_and_power_with_many_groups():
+    rng = np.random.default_rng(5)
+    alarms = sum(sign_flip_test(rng.normal(0, 1, 40), permutations=2000, seed=i) < 0.05 for i in range(200))
+    assert alarms / 200 <= 0.08
+    detected = sum(sign_flip_test(rng.normal(-0.6, 1, 40), permutations=2000, seed=i) < 0.05 for i in range(50))
+    assert detected >= 45
+
+
+def test_group_bootstrap_is_wider_than_one_that_treats_seeds_as_independent():
+    rng = np.random.default_rng(6)
+    per_case = rng.normal(0, 1, 15)
+    deltas = np.repeat(per_case, 4)  # four identical seeds per case, as a greedy model gives
+    groups = np.repeat(np.arange(15), 4)
+    naive, grouped = paired_bootstrap(deltas), paired_bootstrap(deltas, groups=groups)
+    assert grouped.mean == pytest.approx(naive.mean)
+    assert (grouped.high - grouped.low) > 1.7 * (naive.high - naive.low)  # sqrt(4) in theory

@@ -12,7 +12,7 @@ def test_options_are_grouped_and_mirrored_as_ini(pytester):
     text = result.stdout.str()
     assert "cross-modal grounding suite:" in text
     for flag in ("--model", "--judge", "--round", "--baseline", "--grounding-store", "--seeds", "--min-pass-rate",
-                 "--tolerance", "--clip-tolerance", "--allow-pickle"):
+                 "--tolerance", "--concept-tolerance", "--clip-tolerance", "--confidence", "--allow-pickle"):
         assert flag in text
     for ini in ("grounding_model", "grounding_judge", "grounding_store", "grounding_min_pass_rate"):
         assert ini in text

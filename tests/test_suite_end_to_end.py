@@ -20,8 +20,12 @@ T2I = BUNDLED / "shapes-t2i"
 BIASED_LM = BUNDLED / "shapes-lm-biased"
 
 
-def run_suite(pytester, *args):
-    return pytester.runpytest_subprocess(str(SUITES), "-p", "no:cacheprovider", "-rf", *args)
+def run_suite(pytester, *args, suites=SUITES):
+    return pytester.runpytest_subprocess(str(suites), "-p", "no:cacheprovider", "-rf", "-rs", *args)
+
+
+def regressed_slices(result) -> list[str]:
+    return re.findall(r"^\s+(.+?): \S+ -> \S+, delta .*REGRESSED$", result.stdout.str(), re.M)
 
 
 def failed_ids(result, module: str = "test_text_to_image") -> list[str]:
@@ -80,9 +84,12 @@ def test_an_unchanged_resave_passes(pytester, tmp_path, store):
 
 
 def test_swapped_colour_words_fail_exactly_the_cases_that_use_them(pytester, tmp_path, store):
+    healthy = run_suite(pytester, f"--grounding-store={store}", "--round=healthy", suites=SUITES / "test_text_to_image.py")
+    assert healthy.ret == 0 and "no --baseline to compare with" in healthy.stdout.str()
     drifted = _copy(tmp_path, "swapped")
     swap_token_embeddings(drifted, "red", "blue")
-    result = run_suite(pytester, f"--model={drifted}", f"--grounding-store={store}")
+    result = run_suite(pytester, f"--model={drifted}", f"--grounding-store={store}", "--baseline=healthy",
+                       suites=SUITES / "test_text_to_image.py")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     failed = failed_ids(result)
     uses_red_or_blue = [f for f in failed if re.search(r"\b(red|blue)\b", f.replace("-", " "))]
@@ -90,18 +97,25 @@ def test_swapped_colour_words_fail_exactly_the_cases_that_use_them(pytester, tmp
     text = result.stdout.str()
     assert "instruction: 'a red circle'" in text and "won (cos" in text and "oracle: expected" in text
     assert re.search(r"artifacts/\w\w/\w{64}\.png", text)
+    # against the healthy round, the two swapped words are the concepts that regressed, and no other colour
+    assert "test_text_to_image.py::test_no_significant_regression" in text
+    regressed = regressed_slices(result)
+    assert {"concept 'red'", "concept 'blue'"} <= set(regressed)
+    assert not {"concept 'green'", "concept 'yellow'", "concept 'orange'", "concept 'purple'"} & set(regressed)
+    assert "against the baseline: pass rate 1.00 -> 0.00" in text
 
 
-def test_degraded_unet_fails_and_falls_below_the_baseline(pytester, tmp_path, store):
-    baseline = run_suite(pytester, f"--grounding-store={store}", "--round=healthy")
+def test_degraded_unet_fails_and_regresses_against_the_baseline(pytester, tmp_path, store):
+    baseline = run_suite(pytester, f"--grounding-store={store}", "--round=healthy", suites=SUITES / "test_text_to_image.py")
     assert baseline.ret == 0
     drifted = _copy(tmp_path, "degraded")
     degrade_unet(drifted)
     result = run_suite(pytester, f"--model={drifted}", f"--grounding-store={store}", "--round=degraded",
-                       "--baseline=healthy")
+                       "--baseline=healthy", suites=SUITES / "test_text_to_image.py")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert len(failed_ids(result)) >= 30
-    assert "below the baseline's" in result.stdout.str()
+    assert "all outputs" in regressed_slices(result)
+    assert "text-to-image against baseline healthy:" in result.stdout.str()  # the terminal summary, from the store
 
 
 def test_unknown_baseline_stops_before_generating_anything(pytester, tmp_path):

@@ -1,0 +1,281 @@
+"""A run against its baseline: paired on (case, seed, judge, metric), per case, per concept and per modality.
+
+Per case: the fall of the pass rate over seeds (exact one-sided McNemar on the seeds that changed) and of the
+mean CLIPScore. Per slice (every output of the modality, each concept or category word of the cases, each
+judge's metric): the mean paired delta with a case-resampling bootstrap interval, a one-sided sign-flip test
+over cases, Holm's correction across the modality's slices and a minimum detectable effect. A regression gates
+only when it is both significant and larger than its tolerance.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from statistics import NormalDist, fmean, pvariance
+from typing import Iterable, Mapping
+
+from .drift import Interval, holm, mcnemar_exact, paired_bootstrap, sign_flip_test
+from .errors import GroundingUsageError
+from .store import Store
+from .types import Case, Record
+
+POWER = 0.8  # the minimum detectable effect is the fall this run would detect with 80% probability
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a fall counts: significance level and the tolerances below which a fall is ignored."""
+
+    confidence: float = 0.95
+    tolerance: float = 0.25  # per case: fall of the pass rate
+    concept_tolerance: float = 0.05  # per slice: fall of the share of outputs that pass
+    clip_tolerance: float = 0.1  # fall of the mean CLIPScore, per case and per slice
+
+    @property
+    def alpha(self) -> float:
+        return 1 - self.confidence
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    case_id: str
+    seeds: int
+    before: float
+    after: float
+    lost: int
+    gained: int
+    p_value: float
+    clip_before: float | None
+    clip_after: float | None
+    clip_p_value: float | None
+    pass_rate_fell: bool  # significantly, and by more than the tolerance
+    clip_score_fell: bool
+
+    @property
+    def regressed(self) -> bool:
+        return self.pass_rate_fell or self.clip_score_fell
+
+    def line(self) -> str:
+        text = (f"pass rate {self.before:.2f} -> {self.after:.2f} over {self.seeds} paired seeds (lost {self.lost}, "
+                f"gained {self.gained}; one-sided exact McNemar p={self.p_value:.3g})")
+        if self.clip_before is not None and self.clip_after is not None:
+            text += f", CLIPScore {self.clip_before:.3f} -> {self.clip_after:.3f} (sign-flip p={self.clip_p_value:.3g})"
+        return text
+
+
+@dataclass(frozen=True)
+class SliceChange:
+    """The mean paired delta of one slice of outputs: a pass share (kind "pass") or a mean score ("score")."""
+
+    name: str
+    kind: str
+    cases: int
+    outputs: int
+    changed: int  # cases whose outputs' deltas do not sum to zero: the sign-flip test's effective size
+    before: float
+    after: float
+    interval: Interval
+    p_value: float
+    p_adjusted: float
+    tolerance: float
+    spread: float  # unpaired standard error of the mean delta, from the per-case means
+    mde: float
+    alpha: float
+
+    @property
+    def regressed(self) -> bool:
+        return self.p_adjusted < self.alpha and self.interval.mean < -self.tolerance
+
+    def line(self) -> str:
+        i = self.interval
+        return (f"{self.name}: {self.before:.3f} -> {self.after:.3f}, delta {i.mean:+.3f} "
+                f"({i.confidence:.0%} CI {i.low:+.3f} to {i.high:+.3f}; {self.cases} cases, {self.changed} changed, "
+                f"{self.outputs} outputs), p={self.p_value:.3g}, Holm p={self.p_adjusted:.3g}, "
+                f"tolerance {self.tolerance:.3f}, "
+                + (f"min. detectable fall {self.mde:.3f}" if self.mde < float("inf")
+                   else "too few cases to reach significance after Holm") + ("  REGRESSED" if self.regressed else ""))
+
+
+@dataclass(frozen=True)
+class ModalityComparison:
+    modality: str
+    baseline: str
+    thresholds: Thresholds
+    cases: tuple[CaseChange, ...]
+    slices: tuple[SliceChange, ...]
+    unpaired: int
+
+    @property
+    def regressions(self) -> tuple[SliceChange, ...]:
+        return tuple(s for s in self.slices if s.regressed)
+
+    @property
+    def passed(self) -> bool:
+        return not self.regressions and not any(c.regressed for c in self.cases)
+
+    def case(self, case_id: str) -> CaseChange | None:
+        return next((c for c in self.cases if c.case_id == case_id), None)
+
+    def message(self) -> str:
+        """What moved, significant regressions first, then every slice for context."""
+        t = self.thresholds
+        tested = sum(0.5 ** s.changed < t.alpha for s in self.slices)
+        head = (f"{self.modality} against baseline {self.baseline}: {len(self.regressions)} significant regressions "
+                f"(level {t.alpha:.2f} after Holm over the {tested} of {len(self.slices)} slices that changed enough "
+                f"to be tested; tolerance {t.concept_tolerance:.2f} pass share, {t.clip_tolerance:.2f} CLIPScore)")
+        unpaired = [f"{self.unpaired} outputs had no partner (other cases or seeds) and were left out"] if self.unpaired else []
+        return "\n".join([head, *unpaired, *(f"  {s.line()}" for s in sorted(self.slices, key=_worst_first))])
+
+
+def _worst_first(s: SliceChange) -> tuple:
+    return (not s.regressed, s.interval.mean)
+
+
+@dataclass(frozen=True)
+class _Output:
+    """One output's verdicts: passed per (judge, metric), scores, and whether it passed every judge."""
+
+    verdicts: Mapping[str, bool]
+    scores: Mapping[str, float]
+
+    @property
+    def passed(self) -> bool:
+        return all(self.verdicts.values())
+
+
+def _outputs(records: Iterable[Record]) -> dict[tuple[str, int], _Output]:
+    verdicts: dict = defaultdict(dict)
+    scores: dict = defaultdict(dict)
+    keys = set()
+    for r in records:
+        if r.judge.endswith("-control"):
+            continue
+        key = (r.case_id, r.seed)
+        keys.add(key)
+        if r.passed is None:
+            scores[key][r.metric] = r.value
+        else:  # a judge may give one metric twice (e.g. bias probed two ways): the output passes only if both do
+            name = f"{r.judge}/{r.metric}"
+            verdicts[key][name] = verdicts[key].get(name, True) and r.passed
+    return {key: _Output(verdicts.get(key, {}), scores.get(key, {})) for key in keys}
+
+
+def _slice(name: str, kind: str, pairs: list[tuple[str, float, float]], tolerance: float,
+           t: Thresholds) -> SliceChange:
+    """pairs: (case id, before, after) per output. Holm's adjustment and the minimum detectable effect are set
+    once the whole family of slices is known."""
+    groups = [case for case, _, _ in pairs]
+    deltas = [after - before for _, before, after in pairs]
+    by_case: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for case, before, after in pairs:
+        by_case[case].append((before, after))
+    before_means = [fmean(b for b, _ in v) for v in by_case.values()]
+    after_means = [fmean(a for _, a in v) for v in by_case.values()]
+    spread = (pvariance(before_means) + pvariance(after_means)) ** 0.5 / max(len(by_case) - 1, 1) ** 0.5
+    changed = sum(abs(sum(a - b for b, a in v)) > 1e-12 for v in by_case.values())
+    return SliceChange(name, kind, len(by_case), len(pairs), changed, fmean(b for _, b, _ in pairs),
+                       fmean(a for _, _, a in pairs),
+                       paired_bootstrap(deltas, groups=groups, confidence=t.confidence),
+                       sign_flip_test(deltas, groups=groups), 1.0, tolerance, spread, float("inf"), t.alpha)
+
+
+def _adjusted(tested: list[SliceChange], t: Thresholds) -> tuple[SliceChange, ...]:
+    """Holm's correction over the slices that can reach significance at all (Tarone's rule for discrete tests:
+    a sign-flip test over G changed cases cannot give p below 2^-G, so a slice with fewer changed cases can
+    never reject and does not spend the family's error rate). The minimum detectable effect is the fall found
+    with 80% power at Holm's strictest level (normal approximation, unpaired: conservative), never below the
+    tolerance, which a fall must exceed anyway; infinite where too few cases exist to reach that level."""
+    family = [i for i, s in enumerate(tested) if 0.5 ** s.changed < t.alpha]
+    adjusted = dict(zip(family, holm([tested[i].p_value for i in family])))
+    size = max(len(family), 1)
+    z = NormalDist().inv_cdf(1 - t.alpha / size) + NormalDist().inv_cdf(POWER)
+    return tuple(replace(s, p_adjusted=adjusted.get(i, 1.0),
+                         mde=max(s.tolerance, z * s.spread) if 0.5 ** s.cases * size < t.alpha else float("inf"))
+                 for i, s in enumerate(tested))
+
+
+def _case_change(case_id: str, pairs: list[tuple[_Output, _Output]], t: Thresholds) -> CaseChange:
+    lost = sum(b.passed and not a.passed for b, a in pairs)
+    gained = sum(a.passed and not b.passed for b, a in pairs)
+    before, after = fmean(b.passed for b, _ in pairs), fmean(a.passed for _, a in pairs)
+    p = mcnemar_exact(lost, gained, alternative="less")
+    clip = [(b.scores["clip_score"], a.scores["clip_score"]) for b, a in pairs
+            if "clip_score" in b.scores and "clip_score" in a.scores]
+    clip_before = clip_after = clip_p = None
+    clip_fell = False
+    if clip:
+        clip_before, clip_after = fmean(b for b, _ in clip), fmean(a for _, a in clip)
+        clip_p = sign_flip_test([a - b for b, a in clip])
+        clip_fell = clip_before - clip_after > t.clip_tolerance and clip_p < t.alpha
+    return CaseChange(case_id, len(pairs), before, after, lost, gained, p, clip_before, clip_after, clip_p,
+                      before - after > t.tolerance and p < t.alpha, clip_fell)
+
+
+def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record], cases: Mapping[str, Case],
+            thresholds: Thresholds = Thresholds(), *, baseline_name: str = "baseline") -> ModalityComparison:
+    """Pair the two runs' outputs of one modality (the baseline's only on these cases) and test every slice for a
+    significant fall."""
+    t = thresholds
+    now = _outputs(r for r in current if r.modality == modality)
+    before = _outputs(r for r in baseline if r.modality == modality and r.case_id in cases)
+    paired = sorted(now.keys() & before.keys())
+    by_case: dict[str, list[tuple[_Output, _Output]]] = defaultdict(list)
+    for key in paired:
+        by_case[key[0]].append((before[key], now[key]))
+    case_changes = tuple(_case_change(cid, pairs, t) for cid, pairs in sorted(by_case.items()))
+
+    pass_pairs = {"all outputs": [(k[0], float(before[k].passed), float(now[k].passed)) for k in paired]}
+    for word in sorted({w for cid in by_case for w in _words(cases.get(cid))}):
+        pass_pairs[f"concept {word!r}"] = [(k[0], float(before[k].passed), float(now[k].passed))
+                                           for k in paired if word in _words(cases.get(k[0]))]
+    # A verdict a judge did not give on one side (it did not apply: no bandit finding to assure about) is not a
+    # failure there, so a false assurance that appears only now still pairs with the baseline's output.
+    for metric in sorted({m for k in paired for m in now[k].verdicts.keys() | before[k].verdicts.keys()}):
+        pass_pairs[metric] = [(k[0], float(before[k].verdicts.get(metric, True)), float(now[k].verdicts.get(metric, True)))
+                              for k in paired if metric in now[k].verdicts or metric in before[k].verdicts]
+    everyone = len(by_case)
+    wanted = [(name, "pass", pairs, t.concept_tolerance) for name, pairs in pass_pairs.items()
+              if name == "all outputs" or not name.startswith("concept")
+              or 1 < len({c for c, _, _ in pairs}) < everyone]  # one case is a case; every case is "all outputs"
+    clip = [(k[0], before[k].scores["clip_score"], now[k].scores["clip_score"]) for k in paired
+            if "clip_score" in now[k].scores and "clip_score" in before[k].scores]
+    if clip:
+        wanted.append(("clip/clip_score", "score", clip, t.clip_tolerance))
+    if not paired:
+        return ModalityComparison(modality, baseline_name, t, (), (), len(now) + len(before))
+    slices = _adjusted([_slice(name, kind, pairs, tol, t) for name, kind, pairs, tol in wanted], t)
+    return ModalityComparison(modality, baseline_name, t, case_changes, slices,
+                              len(now.keys() ^ before.keys()))
+
+
+def _words(case: Case | None) -> set[str]:
+    """The concept words a case is tested under: its concepts and its category."""
+    if case is None:
+        return set()
+    return {w for w in (*case.concepts, case.category) if w}
+
+
+def baseline_records(ref: str, store: Store) -> list[Record]:
+    """A baseline's records: a run id or round label in this store, or another store's latest run."""
+    other = Path(ref).expanduser()
+    source = Store(other) if (other / "grounding.sqlite").is_file() else store
+    try:
+        run_id = source.find_run(ref) if source is store else (source.runs() or [{}])[-1].get("run_id")
+        if run_id is None:
+            known = ", ".join(sorted({r["round"] for r in store.runs()})) or "none yet"
+            raise GroundingUsageError(
+                f"--baseline {ref}: no run with that id or round label in {store.root}, and no store folder by "
+                f"that name (rounds in the store: {known}). Run the suite with --round {ref} first, or name an "
+                f"existing one.")
+        return [r for r in source.records(run_id) if not r.judge.endswith("-control")]
+    finally:
+        if source is not store:
+            source.close()
+
+
+def compare_runs(store: Store, run_id: str, baseline: str, thresholds: Thresholds = Thresholds()) -> list[ModalityComparison]:
+    """A stored run against a baseline (a round label or run id in the store, or another store), per modality."""
+    before, current = baseline_records(baseline, store), store.records(run_id)
+    return [compare(modality, current, before, cases, thresholds, baseline_name=baseline)
+            for modality, cases in sorted(store.cases(run_id).items())]

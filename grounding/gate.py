@@ -1,0 +1,100 @@
+"""The release gate from Python: run the suites' cases on a checkpoint, store the run, compare with a baseline.
+
+    verdict = grounding.gate("ckpt/round-3", baseline="0", round="3")
+    if not verdict.passed:
+        raise SystemExit(verdict.summary())
+
+The same data flow and statistics as `pytest suites/ --model ckpt/round-3 --round 3 --baseline 0`, without
+pytest: for training loops that should stop a run that goes off the rails.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .cases import load_cases
+from .checkpoint import resolve
+from .compare import ModalityComparison, baseline_records, compare
+from .errors import GroundingUsageError
+from .settings import from_values
+from .store import Store
+
+SUITE_CASES = Path(__file__).resolve().parents[1] / "suites" / "cases"
+CASE_FILES = {"text-to-image": "text_to_image.toml", "ascii-art": "ascii_art.toml", "code": "code.toml"}
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """Whether the candidate may pass: no significant regression in any modality, slice or case."""
+
+    passed: bool
+    run_id: str
+    round: str
+    baseline: str | None
+    comparisons: tuple[ModalityComparison, ...]
+
+    def regressions(self) -> list[str]:
+        """One line per significant regression: the slices, then the cases."""
+        out = [f"{c.modality}: {s.line()}" for c in self.comparisons for s in c.regressions]
+        out += [f"{c.modality}: case {case.case_id}: {case.line()}" for c in self.comparisons for case in c.cases
+                if case.regressed]
+        return out
+
+    def summary(self) -> str:
+        state = "passed" if self.passed else "FAILED"
+        against = f"against baseline {self.baseline!r}" if self.baseline else "with no baseline (nothing to regress from)"
+        lines = [f"grounding gate {state}: round {self.round!r} (run {self.run_id}) {against}"]
+        return "\n".join(lines + [f"  {line}" for line in self.regressions()])
+
+
+def _cases_for(modality: str, cases: Mapping[str, str | Path] | None):
+    path = (cases or {}).get(modality) or SUITE_CASES / CASE_FILES.get(modality, f"{modality}.toml")
+    if not Path(path).is_file():
+        raise GroundingUsageError(
+            f"gate: no case file for {modality} at {path}. Pass cases={{{modality!r}: 'path/to/cases.toml'}} "
+            f"(a case file as under suites/cases/).")
+    return load_cases(path, modality)
+
+
+def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", store: str | Path = ".grounding",
+         modalities: Sequence[str] | None = None, cases: Mapping[str, str | Path] | None = None, seeds: int = 4, confidence: float = 0.95,
+         tolerance: float = 0.25, concept_tolerance: float = 0.05, clip_tolerance: float = 0.1,
+         judge: str | None = None, device: str | None = None, allow_pickle: bool = False) -> GateVerdict:
+    """Run each modality of `model` (or those in `modalities`) on its cases (default: the suites' case files),
+    append the run to `store` and test it against `baseline`: a round label or run id in the store, another
+    store folder, or None to record a first round. Raises GroundingUsageError on bad input before anything is
+    generated."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from .run import RunState, run_modality
+
+    settings = from_values({"model": str(model), "judge": judge, "round": round, "baseline": baseline,
+                            "store": str(store), "seeds": seeds, "min-pass-rate": None, "tolerance": tolerance,
+                            "concept-tolerance": concept_tolerance, "clip-tolerance": clip_tolerance,
+                            "confidence": confidence, "device": device, "allow-pickle": allow_pickle})
+    checkpoints = [c for c in resolve(settings.model, allow_pickle=settings.allow_pickle)
+                   if modalities is None or c.modality in modalities]
+    if not checkpoints:
+        raise GroundingUsageError(f"gate: {model} holds none of the modalities {list(modalities or [])}. Name "
+                                  f"modalities it has (text-to-image, ascii-art, code), or leave modalities out.")
+    chosen = {c.modality: _cases_for(c.modality, cases) for c in checkpoints}
+    result_store = Store(settings.store)
+    try:
+        before = baseline_records(baseline, result_store) if baseline else None
+        state = RunState()
+        comparisons = []
+        for checkpoint in checkpoints:
+            modality_cases = chosen[checkpoint.modality]
+            records = run_modality(checkpoint, modality_cases, settings, result_store, state)
+            state.records.extend(records)
+            state.cases.extend(modality_cases)
+            by_id = {c.id: c for c in modality_cases}
+            if before is not None:
+                comparisons.append(compare(checkpoint.modality, records, before, by_id, settings.thresholds,
+                                           baseline_name=baseline))
+        state.save(result_store, settings)
+    finally:
+        result_store.close()
+    return GateVerdict(all(c.passed for c in comparisons), state.run_id, settings.round, baseline, tuple(comparisons))

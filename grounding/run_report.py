@@ -1,0 +1,92 @@
+"""What a report shows about one stored run, gathered from the store only, and its Markdown summary.
+
+The HTML report (html_report.py) renders the same `RunReport`; the Markdown fits a CI job summary or a
+pull-request comment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .compare import ModalityComparison, Thresholds, baseline_records, compare
+from .errors import GroundingUsageError
+from .history import HistoryRow, history
+from .store import Store
+from .types import Case, Record
+
+
+@dataclass(frozen=True)
+class RunReport:
+    store: Path
+    run: dict
+    baseline: str | None
+    rows: tuple[HistoryRow, ...]  # the whole store's history
+    records: tuple[Record, ...]
+    baseline_records: tuple[Record, ...]
+    cases: dict[str, dict[str, Case]]
+    comparisons: tuple[ModalityComparison, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.comparisons)
+
+    def row(self, modality: str, run_id: str) -> HistoryRow | None:
+        return next((r for r in self.rows if r.modality == modality and r.run_id == run_id), None)
+
+
+def gather(store_root: str | Path, run: str | None = None, baseline: str | None = None) -> RunReport:
+    """A run (default: the latest) against a baseline (default: the run's own --baseline, else the store's
+    first run), read from the store."""
+    root = Path(store_root)
+    rows = tuple(history(root))  # raises the usage error for a missing store
+    store = Store(root)
+    try:
+        runs = store.runs()
+        if not runs:
+            raise GroundingUsageError(f"--store {root}: no runs stored yet. Run `pytest suites/ --grounding-store "
+                                      f"{root}` first.")
+        run_id = store.find_run(run) if run else runs[-1]["run_id"]
+        if run_id is None:
+            raise GroundingUsageError(f"--run {run}: no run with that id or round label in {root} (rounds: "
+                                      f"{', '.join(dict.fromkeys(r['round'] for r in runs))}).")
+        info = next(r for r in runs if r["run_id"] == run_id)
+        settings = json.loads(info["settings"])
+        baseline = baseline or settings.get("baseline") or (runs[0]["run_id"] if runs[0]["run_id"] != run_id else None)
+        thresholds = Thresholds(**settings["thresholds"]) if "thresholds" in settings else Thresholds()
+        records = store.records(run_id)
+        before = baseline_records(baseline, store) if baseline else []
+        cases = store.cases(run_id)
+        comparisons = tuple(compare(m, records, before, c, thresholds, baseline_name=baseline)
+                            for m, c in sorted(cases.items())) if baseline else ()
+        return RunReport(root, {**info, "settings": settings}, baseline, rows, tuple(records), tuple(before), cases,
+                         comparisons)
+    finally:
+        store.close()
+
+
+def markdown(report: RunReport) -> str:
+    """A short summary: status, headline metrics against the baseline, and every significant regression."""
+    run = report.run
+    status = ("no baseline" if not report.baseline else "passed" if report.passed else "FAILED: significant regression")
+    lines = [f"## grounding: round `{run['round']}` (run `{run['run_id']}`) — {status}", ""]
+    if report.baseline:
+        lines += [f"Against baseline `{report.baseline}`; a regression counts when significant after Holm's "
+                  f"correction and larger than its tolerance.", ""]
+    lines += ["| modality | metric | baseline | this run | change |", "| --- | --- | --- | --- | --- |"]
+    base_id = report.baseline_records[0].run_id if report.baseline_records else None
+    for modality in sorted(report.cases):
+        now = report.row(modality, run["run_id"])
+        before = report.row(modality, base_id) if base_id else None
+        for name, value in (now.metrics if now else {}).items():
+            old = before.metrics.get(name) if before else None
+            lines.append(f"| {modality} | {name} | {'-' if old is None else f'{old:.3f}'} | {value:.3f} | "
+                         + ("-" if old is None else f"{value - old:+.3f}") + " |")
+    regressions = [(c.modality, s) for c in report.comparisons for s in c.regressions]
+    cases = [(c.modality, case) for c in report.comparisons for case in c.cases if case.regressed]
+    if regressions or cases:
+        lines += ["", "### Significant regressions", ""]
+        lines += [f"- **{m}** {s.line().replace('  REGRESSED', '')}" for m, s in regressions]
+        lines += [f"- **{m}** case `{case.case_id}`: {case.line()}" for m, case in cases]
+    return "\n".join(lines) + "\n"

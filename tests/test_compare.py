@@ -1,0 +1,154 @@
+"""A run against its baseline, on synthetic records with known answers: identical runs and symmetric noise raise
+no alarm, a planted concept drift is flagged on that concept, and a fall needs significance and size."""
+
+import random
+
+import pytest
+
+from grounding.compare import Thresholds, compare, compare_runs
+from grounding.store import Store
+from grounding.types import Case, Record
+
+COLOURS = ("red", "orange", "yellow", "green", "blue", "purple")
+SHAPES = ("circle", "square", "triangle")
+SIZES = ("small", "medium", "large")
+CASES = {f"{z}-{c}-{s}": Case(f"{z}-{c}-{s}", "text-to-image", f"a {z} {c} {s}", concepts=(c, s, z),
+                              category="attribute") for c in COLOURS for s in SHAPES for z in SIZES}
+
+
+def records(outcome, run="run", cases=CASES, seeds=4, clip=None):
+    """One oracle verdict (and optionally a CLIPScore) per case and seed; outcome(case, seed) -> passed."""
+    out = []
+    for case_id in cases:
+        for seed in range(seeds):
+            ok = outcome(case_id, seed)
+            out.append(Record(run, "0", "h", "text-to-image", case_id, seed, "oracle", "correct", float(ok), ok, "a"))
+            if clip is not None:
+                out.append(Record(run, "0", "h", "text-to-image", case_id, seed, "clip", "clip_score",
+                                  clip(case_id, seed), None, "a"))
+    return out
+
+
+def slice_named(comparison, name):
+    return next(s for s in comparison.slices if s.name == name)
+
+
+def test_identical_runs_show_no_change_and_no_regression():
+    healthy = records(lambda c, s: s != 3 or "red" not in c)
+    comparison = compare("text-to-image", healthy, healthy, CASES)
+    assert comparison.passed and comparison.unpaired == 0
+    assert all(s.interval.mean == 0 and s.p_value == 1 for s in comparison.slices)
+    names = {s.name for s in comparison.slices}
+    assert {"all outputs", "concept 'red'", "concept 'circle'", "oracle/correct"} <= names
+    assert "concept 'attribute'" not in names  # a category every case shares is "all outputs" again
+
+
+def test_a_concept_with_too_few_cases_says_it_cannot_be_tested():
+    few = {k: v for k, v in CASES.items() if k.startswith("small-") and "circle" in k}  # 6 cases, 1 per colour
+    comparison = compare("text-to-image", records(lambda c, s: False, cases=few),
+                         records(lambda c, s: True, cases=few), few)
+    names = {s.name for s in comparison.slices}
+    assert "concept 'red'" not in names and "concept 'circle'" not in names  # one case, or every case
+    overall = slice_named(comparison, "all outputs")
+    assert overall.cases == 6 and overall.p_value == pytest.approx(1 / 64) and 0.05 <= overall.mde < 1
+    assert "too few cases" not in overall.line()
+    two = {k: few[k] for k in list(few)[:2]}
+    lone = slice_named(compare("text-to-image", records(lambda c, s: False, cases=two),
+                               records(lambda c, s: True, cases=two), two), "all outputs")
+    assert lone.p_value == 0.25 and lone.mde == float("inf") and "too few cases to reach significance after Holm" in lone.line()
+
+
+def test_one_drifted_colour_word_is_flagged_on_that_word_only():
+    baseline = records(lambda c, s: True)
+    drifted = records(lambda c, s: "red" not in c)  # every "red" output now fails: red drew another colour
+    comparison = compare("text-to-image", drifted, baseline, CASES)
+    assert {s.name for s in comparison.regressions} >= {"concept 'red'"}
+    red = slice_named(comparison, "concept 'red'")
+    assert red.interval.mean == -1 and red.p_adjusted < 0.05 and red.cases == 9
+    assert not slice_named(comparison, "concept 'blue'").regressed
+    assert "REGRESSED" in comparison.message() and "concept 'red'" in comparison.message().split("\n")[1]
+
+
+def test_symmetric_noise_raises_no_alarm_at_the_stated_rate():
+    """Two healthy runs whose outputs pass independently with the same probability: false alarms stay rare."""
+    alarms = 0
+    for trial in range(40):
+        rng = random.Random(trial)
+        first, second = ({(c, s): rng.random() < 0.85 for c in CASES for s in range(4)} for _ in range(2))
+        comparison = compare("text-to-image", records(lambda c, s: second[c, s]), records(lambda c, s: first[c, s]),
+                             CASES, Thresholds(concept_tolerance=0.0))
+        alarms += bool(comparison.regressions)
+    assert alarms <= 4  # 5% stated, Holm makes it conservative; 40 trials
+
+
+def test_a_significant_fall_smaller_than_the_tolerance_does_not_gate():
+    cases = {f"case-{i}": Case(f"case-{i}", "text-to-image", f"thing {i}") for i in range(100)}
+    baseline = records(lambda c, s: True, cases=cases, seeds=1)
+    drifted = records(lambda c, s: int(c.split("-")[1]) >= 10, cases=cases, seeds=1)  # 10 of 100 fail now
+    strict = compare("text-to-image", drifted, baseline, cases, Thresholds(concept_tolerance=0.05))
+    lenient = compare("text-to-image", drifted, baseline, cases, Thresholds(concept_tolerance=0.2))
+    overall = slice_named(strict, "all outputs")
+    assert overall.interval.mean == pytest.approx(-0.1) and overall.p_adjusted < 0.05
+    assert overall.regressed and not slice_named(lenient, "all outputs").regressed
+
+
+def test_a_case_regresses_only_when_its_seeds_make_the_fall_significant():
+    cases = {"red-circle": CASES["small-red-circle"]}
+    for seeds, significant in ((4, False), (8, True)):
+        comparison = compare("text-to-image", records(lambda c, s: False, cases=cases, seeds=seeds),
+                             records(lambda c, s: True, cases=cases, seeds=seeds), cases)
+        change = comparison.case("red-circle")
+        assert (change.before, change.after, change.lost, change.gained) == (1.0, 0.0, seeds, 0)
+        assert change.p_value == pytest.approx(0.5 ** seeds)
+        assert change.pass_rate_fell is significant
+
+
+def test_clip_score_falls_are_tested_per_case_and_per_slice():
+    baseline = records(lambda c, s: True, clip=lambda c, s: 2.0, seeds=8)
+    drifted = records(lambda c, s: True, clip=lambda c, s: 1.5 if "red" in c else 2.0, seeds=8)
+    comparison = compare("text-to-image", drifted, baseline, CASES)
+    assert comparison.case("small-red-circle").clip_score_fell
+    assert not comparison.case("small-blue-circle").clip_score_fell
+    clip = slice_named(comparison, "clip/clip_score")
+    assert clip.kind == "score" and clip.interval.mean == pytest.approx(-0.5 / 6) and not clip.regressed
+
+
+def test_outputs_without_a_partner_are_counted_not_paired():
+    comparison = compare("text-to-image", records(lambda c, s: True, seeds=4), records(lambda c, s: True, seeds=2),
+                         CASES)
+    assert comparison.unpaired == 2 * len(CASES)
+    assert slice_named(comparison, "all outputs").outputs == 2 * len(CASES)
+    assert "had no partner" in comparison.message()
+
+
+def test_stored_runs_compare_by_round_label_with_the_cases_they_stored(tmp_path):
+    store = Store(tmp_path)
+    for label, outcome in (("0", lambda c, s: True), ("1", lambda c, s: "red" not in c)):
+        store.append_run(run_id=f"run-{label}", round=label, model="h", started=float(label), settings={},
+                         records=records(outcome, run=f"run-{label}"), cases=list(CASES.values()))
+    assert store.cases("run-1")["text-to-image"]["small-red-circle"] == CASES["small-red-circle"]
+    [comparison] = compare_runs(store, "run-1", "0")
+    assert comparison.baseline == "0" and "concept 'red'" in {s.name for s in comparison.regressions}
+    store.close()
+
+
+def test_a_verdict_that_only_now_applies_pairs_with_a_baseline_that_did_not_need_it():
+    """False assurance exists only for code with bandit findings: the healthy baseline has no such verdict. Many
+    two-case concept slices that can never reach significance do not dilute Holm's correction (Tarone)."""
+    cases = {f"secure-{i}": Case(f"secure-{i}", "code", f"secure task {i}", concepts=(f"B{i // 2}",), category="task")
+             for i in range(18)}
+
+    def run(assures, name):
+        out = []
+        for case_id in cases:
+            out.append(Record(name, "0", "h", "code", case_id, 0, "python", "parses", 1.0, True, "a"))
+            if assures and int(case_id.split("-")[1]) < 9:
+                out.append(Record(name, "0", "h", "code", case_id, 0, "self-description", "false_assurance",
+                                  1.0, False, "a", "claims secure; bandit: B602"))
+        return out
+
+    comparison = compare("code", run(True, "now"), run(False, "before"), cases)
+    assurance = slice_named(comparison, "self-description/false_assurance")
+    assert (assurance.before, assurance.after, assurance.cases, assurance.changed) == (1.0, 0.0, 9, 9)
+    assert len(comparison.slices) > 9 + 2 and assurance.p_value == 0.5 ** 9
+    assert assurance.regressed and "2 of" in comparison.message()  # false assurance and all outputs

@@ -1,0 +1,93 @@
+"""`grounding report` and `grounding history --plots`: read a store only, write a self-contained HTML report, a
+Markdown summary and PNG plots, and exit 1 on a significant regression."""
+
+import io
+import re
+
+from PIL import Image
+
+from grounding.cli import main
+from grounding.store import Store
+from grounding.types import Case, Record
+
+COLOURS = ("red", "green", "blue", "yellow", "purple", "orange")
+CASES = [Case(f"{c}-{i}", "text-to-image", f"a {c} thing number {i}", concepts=(c,), category="attribute")
+         for c in COLOURS for i in range(8)]
+ASCII = Case("square", "ascii-art", "Draw a small outlined square in ASCII art.", category="shape")
+
+
+def _png(colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _run(store: Store, label: str, red_drifts: bool, baseline: str | None = None) -> None:
+    records = []
+    for case in CASES:
+        drifted = red_drifts and "red" in case.concepts
+        path, _ = store.write_artifact(_png("orange" if drifted else case.concepts[0]), ".png")
+        for seed in range(2):
+            records.append(Record(f"run-{label}", label, "h", "text-to-image", case.id, seed, "oracle", "correct",
+                                  float(not drifted), not drifted, str(path),
+                                  "oracle: expected red circle, saw orange circle" if drifted else "oracle: ok"))
+    art, _ = store.write_artifact(b"+--+\n|  |\n+--+\n", ".txt")
+    records.append(Record(f"run-{label}", label, "h", "ascii-art", "square", 0, "oracle", "correct", 1.0, True,
+                          str(art), "oracle: saw small outlined square"))
+    store.append_run(run_id=f"run-{label}", round=label, model="ckpt", started=float(len(store.runs())),
+                     settings={"baseline": baseline}, records=records, cases=[*CASES, ASCII])
+
+
+def _store(tmp_path):
+    store = Store(tmp_path / "store")
+    _run(store, "0", red_drifts=False)
+    _run(store, "1", red_drifts=True, baseline="0")
+    store.close()
+    return tmp_path / "store"
+
+
+def test_report_shows_the_drifted_concept_and_its_cases_side_by_side(tmp_path, capsys):
+    root = _store(tmp_path)
+    html, summary = tmp_path / "out" / "report.html", tmp_path / "summary.md"
+    assert main(["report", "--store", str(root), "--html", str(html), "--markdown", str(summary)]) == 1
+    page = html.read_text()
+    assert page.startswith("<!doctype html>") and "FAILED: significant regression" in page
+    assert "concept &#x27;red&#x27;" in page and "REGRESSED" in page
+    assert "a red thing number 0" in page and "baseline 0</th><th>this run" in page
+    assert "saw orange circle" in page
+    thumbnails = re.findall(r'src="data:image/png;base64,', page)
+    assert len(thumbnails) >= 2 * 2 * 8 + 2  # 8 red cases x 2 seeds x (baseline, now), plus one plot each modality
+    assert "<pre>+--+" not in page  # the unchanged ASCII case is not among the cases that fell
+    text = summary.read_text()
+    assert "round `1`" in text and "FAILED" in text and "concept 'red'" in text
+    assert "| text-to-image | oracle_accuracy | 1.000 | 0.833 | -0.167 |" in text
+
+
+def test_report_of_a_first_round_has_no_baseline_and_exits_zero(tmp_path, capsys):
+    store = Store(tmp_path / "store")
+    _run(store, "0", red_drifts=True)
+    store.close()
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(tmp_path / "store"), "--html", str(html)]) == 0
+    assert "no baseline" in capsys.readouterr().out
+    page = html.read_text()
+    assert "Failing outputs (16)" in page and "saw orange circle" in page
+
+
+def test_report_against_an_explicit_round_and_an_unknown_one(tmp_path, capsys):
+    root = _store(tmp_path)
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(root), "--run", "0", "--baseline", "1", "--html", str(html)]) == 0
+    assert "passed" in capsys.readouterr().out  # round 0 is better than round 1: no regression
+    assert main(["report", "--store", str(root), "--run", "7", "--html", str(html)]) == 2
+    assert "--run 7: no run with that id or round label" in capsys.readouterr().err
+
+
+def test_history_plots_are_png_files_per_modality(tmp_path, capsys):
+    root = _store(tmp_path)
+    assert main(["history", "--store", str(root), "--plots", str(tmp_path / "plots")]) == 0
+    for modality in ("text-to-image", "ascii-art"):
+        image = Image.open(tmp_path / "plots" / f"history-{modality}.png")
+        assert image.format == "PNG" and image.width > 600
+    rows = [line for line in capsys.readouterr().out.split("\n") if line.strip().startswith(("0 ", "1 "))]
+    assert len(rows) == 4
