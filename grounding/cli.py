@@ -5,9 +5,11 @@
     grounding judge code --instruction "Write secure code that ..." --tests test_solution.py solution.py
     grounding history --store .grounding/ [--json] [--plots DIR]
     grounding report --store .grounding/ [--run ROUND] [--baseline REF] [--html FILE] [--markdown FILE]
+    grounding selftrain --model PATH --rounds N --workdir DIR [--fresh SHARE] [--images N] [--steps N]
 
 `judge` prints one JSON object per file (a JSON list). Exit status: 0 when every file passes (report: no
-significant regression), 1 when one fails (report: a significant regression), 2 on bad input.
+significant regression; selftrain: the gate held every round), 1 when one fails (report: a significant
+regression; selftrain: the gate stopped the run), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write the HTML report (default grounding-report.html)")
     report.add_argument("--markdown", type=Path, default=None,
                         help="where to write the Markdown summary (default: print it), e.g. $GITHUB_STEP_SUMMARY")
+    loop = commands.add_parser("selftrain", help="fine-tune a text-to-image model on its own outputs, gating each round")
+    loop.add_argument("--model", type=Path, required=True, help="the round-0 diffusers pipeline")
+    loop.add_argument("--rounds", type=int, required=True)
+    loop.add_argument("--workdir", type=Path, required=True, help="a new folder for the rounds' models and the store")
+    loop.add_argument("--fresh", type=float, default=0.0,
+                      help="share of freshly rendered shapes-world scenes in each round's training set (default 0)")
+    loop.add_argument("--images", type=int, default=512, help="training images per round (default 512)")
+    loop.add_argument("--steps", type=int, default=300, help="fine-tuning steps per round (default 300)")
+    loop.add_argument("--batch", type=int, default=32)
+    loop.add_argument("--lr", type=float, default=5e-4)
+    loop.add_argument("--seeds", type=int, default=4, help="the gate's generations per case (default 4)")
+    loop.add_argument("--seed", type=int, default=0)
+    loop.add_argument("--cases", type=Path, default=None, help="the gate's case file (default: the suite's)")
+    loop.add_argument("--device", default=None)
     judge = commands.add_parser("judge", help="judge existing outputs against an instruction")
     kinds = judge.add_subparsers(dest="kind", required=True)
     image = kinds.add_parser("image", help="judge image files")
@@ -200,6 +216,25 @@ def write_report(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def run_selftrain(args: argparse.Namespace) -> int:
+    from .history import as_table, history
+    from .html_report import render
+    from .run_report import gather
+    from .selftrain import SelfTrainConfig, selftrain
+
+    config = SelfTrainConfig(args.model, args.rounds, args.workdir, images=args.images, steps=args.steps,
+                             batch=args.batch, lr=args.lr, fresh=args.fresh, seeds=args.seeds, seed=args.seed,
+                             device=args.device, cases=args.cases)
+    results = selftrain(config, log=lambda line: print(line, flush=True))
+    store = args.workdir / "store"
+    print(as_table(history(store)))
+    last = str(results[-1].round)
+    (args.workdir / "report.html").write_text(render(gather(store, last, "0")))
+    print(f"grounding: report of round {last} against round 0 written to {args.workdir / 'report.html'}",
+          file=sys.stderr)
+    return 0 if results[-1].against_round0.passed else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any library imports the hub client
@@ -209,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             return show_history(args)
         if args.command == "report":
             return write_report(args)
+        if args.command == "selftrain":
+            return run_selftrain(args)
         results = commands[args.kind](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)

@@ -13,14 +13,18 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import NormalDist, fmean, pvariance
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
-from .drift import Interval, holm, mcnemar_exact, paired_bootstrap, sign_flip_test
+import numpy as np
+
+from .drift import (Interval, MMDTest, cmmd, holm, mcnemar_exact, paired_bootstrap, precision_recall, sign_flip_test,
+                    spread)
 from .errors import GroundingUsageError
 from .store import Store
 from .types import Case, Record
 
 POWER = 0.8  # the minimum detectable effect is the fall this run would detect with 80% probability
+KNN = 3  # neighbours that define a sample's manifold ball for precision and recall
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,29 @@ class SliceChange:
 
 
 @dataclass(frozen=True)
+class DistributionChange:
+    """How the outputs' embeddings moved, on the paired outputs: CMMD (sigma 10 as published, and the median
+    heuristic) with permutation p-values, diversity (mean spread across seeds per prompt), and k-NN precision
+    (quality) and recall (diversity) of this run against the baseline."""
+
+    embedder: str
+    outputs: int
+    cmmd: MMDTest
+    cmmd_median: MMDTest
+    diversity_before: float
+    diversity_after: float
+    precision: float
+    recall: float
+
+    def line(self) -> str:
+        return (f"distribution ({self.embedder}, {self.outputs} paired outputs): CMMD sigma 10 {self.cmmd.mmd2:.2e} "
+                f"(p={self.cmmd.p_value:.3g}), median-heuristic sigma {self.cmmd_median.sigma:.3f} "
+                f"{self.cmmd_median.mmd2:.2e} (p={self.cmmd_median.p_value:.3g}); spread across seeds "
+                f"{self.diversity_before:.3f} -> {self.diversity_after:.3f}; precision {self.precision:.3f}, "
+                f"recall {self.recall:.3f} against the baseline")
+
+
+@dataclass(frozen=True)
 class ModalityComparison:
     modality: str
     baseline: str
@@ -105,6 +132,7 @@ class ModalityComparison:
     cases: tuple[CaseChange, ...]
     slices: tuple[SliceChange, ...]
     unpaired: int
+    distribution: DistributionChange | None = None
 
     @property
     def regressions(self) -> tuple[SliceChange, ...]:
@@ -125,7 +153,9 @@ class ModalityComparison:
                 f"(level {t.alpha:.2f} after Holm over the {tested} of {len(self.slices)} slices that changed enough "
                 f"to be tested; tolerance {t.concept_tolerance:.2f} pass share, {t.clip_tolerance:.2f} CLIPScore)")
         unpaired = [f"{self.unpaired} outputs had no partner (other cases or seeds) and were left out"] if self.unpaired else []
-        return "\n".join([head, *unpaired, *(f"  {s.line()}" for s in sorted(self.slices, key=_worst_first))])
+        distribution = [self.distribution.line()] if self.distribution else []
+        return "\n".join([head, *unpaired, *distribution,
+                          *(f"  {s.line()}" for s in sorted(self.slices, key=_worst_first))])
 
 
 def _worst_first(s: SliceChange) -> tuple:
@@ -138,6 +168,7 @@ class _Output:
 
     verdicts: Mapping[str, bool]
     scores: Mapping[str, float]
+    artifact: str  # its content hash
 
     @property
     def passed(self) -> bool:
@@ -147,18 +178,18 @@ class _Output:
 def _outputs(records: Iterable[Record]) -> dict[tuple[str, int], _Output]:
     verdicts: dict = defaultdict(dict)
     scores: dict = defaultdict(dict)
-    keys = set()
+    artifacts = {}
     for r in records:
         if r.judge.endswith("-control"):
             continue
         key = (r.case_id, r.seed)
-        keys.add(key)
+        artifacts[key] = Path(r.artifact).name.split(".")[0]
         if r.passed is None:
             scores[key][r.metric] = r.value
         else:  # a judge may give one metric twice (e.g. bias probed two ways): the output passes only if both do
             name = f"{r.judge}/{r.metric}"
             verdicts[key][name] = verdicts[key].get(name, True) and r.passed
-    return {key: _Output(verdicts.get(key, {}), scores.get(key, {})) for key in keys}
+    return {key: _Output(verdicts.get(key, {}), scores.get(key, {}), sha) for key, sha in artifacts.items()}
 
 
 def _slice(name: str, kind: str, pairs: list[tuple[str, float, float]], tolerance: float,
@@ -212,10 +243,35 @@ def _case_change(case_id: str, pairs: list[tuple[_Output, _Output]], t: Threshol
                       before - after > t.tolerance and p < t.alpha, clip_fell)
 
 
+def _distribution(paired: list, now: dict, before: dict, embeddings: Mapping[str, Sequence[float]], embedder: str,
+                  t: Thresholds) -> tuple[DistributionChange | None, list]:
+    """The distribution change, and the diversity slice (per prompt, spread across seeds relative to the
+    baseline's mean spread) that gates with the others; (None, []) without enough embedded outputs."""
+    keys = [k for k in paired if now[k].artifact in embeddings and before[k].artifact in embeddings]
+    if len(keys) <= KNN:
+        return None, []
+    x = np.array([embeddings[before[k].artifact] for k in keys])
+    y = np.array([embeddings[now[k].artifact] for k in keys])
+    spreads = []
+    for case in sorted({k[0] for k in keys}):
+        rows = [i for i, k in enumerate(keys) if k[0] == case]
+        if len(rows) > 1:
+            spreads.append((case, spread(x[rows]), spread(y[rows])))
+    before_spread = fmean(b for _, b, _ in spreads) if spreads else 0.0
+    after_spread = fmean(a for _, _, a in spreads) if spreads else 0.0
+    change = DistributionChange(embedder, len(keys), cmmd(x, y, sigma=10.0), cmmd(x, y, sigma="median"),
+                                before_spread, after_spread, *precision_recall(x, y, KNN))
+    if before_spread <= 0:  # one output per prompt (greedy decoding, one seed): no diversity to lose
+        return change, []
+    relative = [(case, b / before_spread, a / before_spread) for case, b, a in spreads]
+    return change, [("diversity (spread across seeds, relative)", "score", relative, t.concept_tolerance)]
+
+
 def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record], cases: Mapping[str, Case],
-            thresholds: Thresholds = Thresholds(), *, baseline_name: str = "baseline") -> ModalityComparison:
+            thresholds: Thresholds = Thresholds(), *, baseline_name: str = "baseline",
+            embeddings: Mapping[str, Sequence[float]] | None = None, embedder: str = "") -> ModalityComparison:
     """Pair the two runs' outputs of one modality (the baseline's only on these cases) and test every slice for a
-    significant fall."""
+    significant fall. With `embeddings` (artifact hash -> vector, both runs), also the distribution change."""
     t = thresholds
     now = _outputs(r for r in current if r.modality == modality)
     before = _outputs(r for r in baseline if r.modality == modality and r.case_id in cases)
@@ -244,9 +300,10 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
         wanted.append(("clip/clip_score", "score", clip, t.clip_tolerance))
     if not paired:
         return ModalityComparison(modality, baseline_name, t, (), (), len(now) + len(before))
-    slices = _adjusted([_slice(name, kind, pairs, tol, t) for name, kind, pairs, tol in wanted], t)
+    distribution, diversity = _distribution(paired, now, before, embeddings or {}, embedder, t)
+    slices = _adjusted([_slice(name, kind, pairs, tol, t) for name, kind, pairs, tol in wanted + diversity], t)
     return ModalityComparison(modality, baseline_name, t, case_changes, slices,
-                              len(now.keys() ^ before.keys()))
+                              len(now.keys() ^ before.keys()), distribution)
 
 
 def _words(case: Case | None) -> set[str]:
@@ -256,8 +313,17 @@ def _words(case: Case | None) -> set[str]:
     return {w for w in (*case.concepts, case.category) if w}
 
 
-def baseline_records(ref: str, store: Store) -> list[Record]:
-    """A baseline's records: a run id or round label in this store, or another store's latest run."""
+@dataclass(frozen=True)
+class Baseline:
+    """The run a comparison is against, and the store folder that holds its artifacts' embeddings."""
+
+    name: str
+    records: tuple[Record, ...]
+    root: Path
+
+
+def load_baseline(ref: str, store: Store) -> Baseline:
+    """A run id or round label in this store (its latest run), or another store folder (its latest run)."""
     other = Path(ref).expanduser()
     source = Store(other) if (other / "grounding.sqlite").is_file() else store
     try:
@@ -268,14 +334,35 @@ def baseline_records(ref: str, store: Store) -> list[Record]:
                 f"--baseline {ref}: no run with that id or round label in {store.root}, and no store folder by "
                 f"that name (rounds in the store: {known}). Run the suite with --round {ref} first, or name an "
                 f"existing one.")
-        return [r for r in source.records(run_id) if not r.judge.endswith("-control")]
+        return Baseline(ref, tuple(r for r in source.records(run_id) if not r.judge.endswith("-control")),
+                        source.root)
     finally:
         if source is not store:
             source.close()
 
 
-def compare_runs(store: Store, run_id: str, baseline: str, thresholds: Thresholds = Thresholds()) -> list[ModalityComparison]:
+def against(baseline: Baseline, modality: str, records: Iterable[Record], cases: Mapping[str, Case], store: Store,
+            thresholds: Thresholds, judge: str | None) -> ModalityComparison:
+    """compare() with the embeddings both runs stored for this modality (the baseline's from its own store)."""
+    from .embeddings import embedder_for
+
+    records = list(records)
+    embedder = embedder_for(modality, judge)
+    shas = {Path(r.artifact).name.split(".")[0] for r in (*records, *baseline.records) if r.modality == modality}
+    vectors = store.embeddings(embedder, shas)
+    if baseline.root.resolve() != store.root.resolve():
+        other = Store(baseline.root)
+        try:
+            vectors |= other.embeddings(embedder, shas - vectors.keys())
+        finally:
+            other.close()
+    return compare(modality, records, baseline.records, cases, thresholds, baseline_name=baseline.name,
+                   embeddings=vectors, embedder=embedder)
+
+
+def compare_runs(store: Store, run_id: str, baseline: str, thresholds: Thresholds = Thresholds(),
+                 judge: str | None = None) -> list[ModalityComparison]:
     """A stored run against a baseline (a round label or run id in the store, or another store), per modality."""
-    before, current = baseline_records(baseline, store), store.records(run_id)
-    return [compare(modality, current, before, cases, thresholds, baseline_name=baseline)
+    before, current = load_baseline(baseline, store), store.records(run_id)
+    return [against(before, modality, current, cases, store, thresholds, judge)
             for modality, cases in sorted(store.cases(run_id).items())]

@@ -8,6 +8,7 @@ Pure functions on numbers; they know nothing of stores or models.
   likely to carry either sign; exact up to 16 cases, Monte Carlo above.
 - `mcnemar_exact`: exact McNemar test for paired binary verdicts (pass in one run, fail in the other).
 - `holm`: Holm-Bonferroni adjusted p-values, for many concepts tested at once.
+- `spread` (diversity of one prompt's outputs) and `precision_recall` (k-NN manifolds, Kynkaanniemi et al. 2019).
 - `mmd2` / `cmmd`: squared MMD with a Gaussian RBF kernel on embeddings (CMMD, Jayasumana et al. 2024: CLIP
   image embeddings, sigma = 10 as published, or the median heuristic), with a permutation test.
 """
@@ -142,3 +143,30 @@ def cmmd(baseline: Sequence, current: Sequence, *, sigma: float | str = 10.0, pe
         order = rng.permutation(len(pooled))
         exceed += mmd2(pooled[order[:m]], pooled[order[m:]], bandwidth) >= observed
     return MMDTest(observed, (exceed + 1) / (permutations + 1), bandwidth, permutations)
+
+
+def spread(embeddings: Sequence) -> float:
+    """Diversity of one prompt's outputs: the mean pairwise Euclidean distance of their embeddings."""
+    x = np.asarray(embeddings, dtype=float)
+    if len(x) < 2:
+        return 0.0
+    d = np.sqrt(_sq_distances(x, x))
+    return float(d[np.triu_indices(len(x), 1)].mean())
+
+
+def precision_recall(baseline: Sequence, current: Sequence, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019): each sample's k-nearest-neighbour ball
+    approximates its set's manifold. Precision: share of current samples inside the baseline's manifold
+    (quality); recall: share of baseline samples inside the current manifold (diversity, which a
+    self-consuming loop loses first)."""
+    x, y = np.asarray(baseline, dtype=float), np.asarray(current, dtype=float)
+    if min(len(x), len(y)) <= k:
+        raise ValueError(f"precision_recall needs more than k={k} embeddings on each side")
+
+    def radii(a: np.ndarray) -> np.ndarray:
+        return np.sort(np.sqrt(_sq_distances(a, a)), axis=1)[:, k]  # column 0 is the point itself
+
+    cross = np.sqrt(_sq_distances(x, y))  # baseline x current
+    precision = float(np.mean((cross <= radii(x)[:, None]).any(axis=0)))
+    recall = float(np.mean((cross <= radii(y)[None, :]).any(axis=1)))
+    return precision, recall

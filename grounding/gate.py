@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 from .cases import load_cases
 from .checkpoint import resolve
-from .compare import ModalityComparison, baseline_records, compare
+from .compare import ModalityComparison, against, load_baseline
 from .errors import GroundingUsageError
 from .settings import from_values
 from .store import Store
@@ -82,7 +82,7 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
     chosen = {c.modality: _cases_for(c.modality, cases) for c in checkpoints}
     result_store = Store(settings.store)
     try:
-        before = baseline_records(baseline, result_store) if baseline else None
+        before = load_baseline(baseline, result_store) if baseline else None
         state = RunState()
         comparisons = []
         for checkpoint in checkpoints:
@@ -92,8 +92,8 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
             state.cases.extend(modality_cases)
             by_id = {c.id: c for c in modality_cases}
             if before is not None:
-                comparisons.append(compare(checkpoint.modality, records, before, by_id, settings.thresholds,
-                                           baseline_name=baseline))
+                comparisons.append(against(before, checkpoint.modality, records, by_id, result_store,
+                                           settings.thresholds, settings.judge))
         state.save(result_store, settings)
     finally:
         result_store.close()

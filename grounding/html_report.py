@@ -94,8 +94,9 @@ def _comparison_html(report: RunReport, comparison: ModalityComparison) -> str:
                       f"{cells}</table>")
     shown = (f"<h3>Cases that fell, side by side ({len(fell)} shown)</h3>" + "".join(blocks)) if fell else \
         "<p>No case fell against the baseline.</p>"
-    return f"<h3>Against baseline {escape(comparison.baseline)}</h3><pre>{escape(comparison.message().split(chr(10))[0])}</pre>" \
-           + table + shown
+    distribution = f"<p>{escape(comparison.distribution.line())}</p>" if comparison.distribution else ""
+    return (f"<h3>Against baseline {escape(comparison.baseline)}</h3>"
+            f"<pre>{escape(comparison.message().split(chr(10))[0])}</pre>{distribution}{table}{shown}")
 
 
 def _failing_html(report: RunReport, modality: str) -> str:

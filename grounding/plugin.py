@@ -78,7 +78,7 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     """modality -> ModalityResults for the cases this session selected, computed once per modality."""
     # Offline unless the user says otherwise: set before diffusers, transformers or open_clip import the hub client.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .compare import baseline_records, compare
+    from .compare import against, load_baseline
     from .run import ModalityResults, RunState, run_modality
 
     config = request.config
@@ -86,7 +86,7 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     computed: dict[str, ModalityResults] = {}
     settings = grounding_settings
     try:
-        baseline = baseline_records(settings.baseline, grounding_store) if settings.baseline else None
+        baseline = load_baseline(settings.baseline, grounding_store) if settings.baseline else None
     except GroundingUsageError as err:
         pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
 
@@ -110,8 +110,8 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
         for record in records:
             by_case.setdefault(record.case_id, []).append(record)
         by_id = {c.id: c for c in cases}
-        comparison = None if baseline is None else compare(modality, records, baseline, by_id, settings.thresholds,
-                                                           baseline_name=settings.baseline)
+        comparison = None if baseline is None else against(baseline, modality, records, by_id, grounding_store,
+                                                           settings.thresholds, settings.judge)
         computed[modality] = ModalityResults(by_id, by_case, comparison, settings)
         return computed[modality]
 

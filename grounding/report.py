@@ -46,7 +46,8 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
         run = next(r for r in store.runs() if r["run_id"] == run_id)
         records = store.records(run_id)
         settings = json.loads(run["settings"])
-        comparisons = (compare_runs(store, run_id, settings["baseline"], Thresholds(**settings["thresholds"]))
+        comparisons = (compare_runs(store, run_id, settings["baseline"], Thresholds(**settings["thresholds"]),
+                                    settings.get("judge"))
                        if settings.get("baseline") else [])
     finally:
         store.close()

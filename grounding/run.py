@@ -82,6 +82,7 @@ def _image_records(adapter, generated, cases: dict[str, Case], settings: Setting
     """CLIP and the oracle where it applies, plus the CLIP judge's controls."""
     from PIL import Image
 
+    from .embeddings import embedder_for, image_embeddings
     from .image_judging import control_images, judge_controls, judge_images
     from .judges.clip import load_clip_judge
 
@@ -89,6 +90,8 @@ def _image_records(adapter, generated, cases: dict[str, Case], settings: Setting
     records = []
     for artifact, scores in zip(generated.artifacts, judge_images(judge, generated.artifacts, cases)):
         records += to_records(run, adapter.modality, artifact, scores)
+    store.remember_embeddings(embedder_for(adapter.modality, settings.judge),
+                              image_embeddings(judge, generated.artifacts))
     size = Image.open(generated.artifacts[0].path).size
     controls = [Artifact(name, 0, *store.write_artifact(data, ".png"), False)
                 for name, data in control_images(size).items()]
@@ -100,9 +103,11 @@ def _image_records(adapter, generated, cases: dict[str, Case], settings: Setting
 def _text_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
                   run: RunInfo) -> list[Record]:
     """The modality's output judges and the model's self-description, for ASCII art and code alike."""
+    from .embeddings import embedder_for, text_embeddings
     from .text_judging import SCORERS
 
     scored = SCORERS[adapter.modality](adapter, generated, cases, store, run.model_hash)
+    store.remember_embeddings(embedder_for(adapter.modality, settings.judge), text_embeddings(generated.artifacts))
     return [r for a, scores in zip(generated.artifacts, scored) for r in to_records(run, adapter.modality, a, scores)]
 
 

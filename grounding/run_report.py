@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .compare import ModalityComparison, Thresholds, baseline_records, compare
+from .compare import ModalityComparison, Thresholds, against, load_baseline
 from .errors import GroundingUsageError
 from .history import HistoryRow, history
 from .store import Store
@@ -56,12 +56,12 @@ def gather(store_root: str | Path, run: str | None = None, baseline: str | None 
         baseline = baseline or settings.get("baseline") or (runs[0]["run_id"] if runs[0]["run_id"] != run_id else None)
         thresholds = Thresholds(**settings["thresholds"]) if "thresholds" in settings else Thresholds()
         records = store.records(run_id)
-        before = baseline_records(baseline, store) if baseline else []
+        before = load_baseline(baseline, store) if baseline else None
         cases = store.cases(run_id)
-        comparisons = tuple(compare(m, records, before, c, thresholds, baseline_name=baseline)
-                            for m, c in sorted(cases.items())) if baseline else ()
-        return RunReport(root, {**info, "settings": settings}, baseline, rows, tuple(records), tuple(before), cases,
-                         comparisons)
+        comparisons = tuple(against(before, m, records, c, store, thresholds, settings.get("judge"))
+                            for m, c in sorted(cases.items())) if before else ()
+        return RunReport(root, {**info, "settings": settings}, baseline, rows, tuple(records),
+                         before.records if before else (), cases, comparisons)
     finally:
         store.close()
 

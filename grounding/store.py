@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import astuple, fields
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .errors import GroundingUsageError
 from .types import Case, Record
@@ -30,6 +30,8 @@ CREATE INDEX IF NOT EXISTS records_run ON records(run_id, modality, case_id);
 CREATE TABLE IF NOT EXISTS cases (
     run_id TEXT NOT NULL REFERENCES runs(run_id), modality TEXT NOT NULL, case_id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (run_id, modality, case_id));
+CREATE TABLE IF NOT EXISTS embeddings (
+    sha256 TEXT NOT NULL, embedder TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (sha256, embedder));
 CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, artifact TEXT NOT NULL, sha256 TEXT NOT NULL);
 """
 RECORD_COLUMNS = ", ".join(f.name for f in fields(Record))
@@ -79,6 +81,24 @@ class Store:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO generations VALUES (?, ?, ?)",
                                  [(k, str(p.relative_to(self.root)), s) for k, p, s in entries])
+
+    # embeddings of artifacts, for distribution drift (content-addressed like the generation cache)
+    def remember_embeddings(self, embedder: str, vectors: Mapping[str, Sequence[float]]) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                                 [(sha, embedder, json.dumps([round(float(v), 6) for v in vector]))
+                                  for sha, vector in vectors.items()])
+
+    def embeddings(self, embedder: str, shas: Iterable[str]) -> dict[str, list[float]]:
+        """The stored embeddings of these artifacts by this embedder (those it has)."""
+        wanted = list(dict.fromkeys(shas))
+        out = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = self._db.execute(f"SELECT sha256, vector FROM embeddings WHERE embedder = ? AND sha256 IN "
+                                    f"({', '.join('?' * len(chunk))})", (embedder, *chunk))
+            out |= {sha: json.loads(vector) for sha, vector in rows}
+        return out
 
     # runs and records
     def append_run(self, *, run_id: str, round: str, model: str, started: float, settings: dict,

@@ -152,3 +152,39 @@ def test_a_verdict_that_only_now_applies_pairs_with_a_baseline_that_did_not_need
     assert (assurance.before, assurance.after, assurance.cases, assurance.changed) == (1.0, 0.0, 9, 9)
     assert len(comparison.slices) > 9 + 2 and assurance.p_value == 0.5 ** 9
     assert assurance.regressed and "2 of" in comparison.message()  # false assurance and all outputs
+
+
+def _embedded(run, spread_of):
+    """Records with one artifact per (case, seed), and an embedding per artifact: seeds of a case scatter around
+    the case's own point by `spread_of(case)`."""
+    import numpy as np
+
+    rows, vectors = [], {}
+    for n, case_id in enumerate(CASES):
+        centre = np.random.default_rng(n).normal(0, 1, 8)
+        for seed in range(4):
+            sha = f"{run}-{case_id}-{seed}"
+            vectors[sha] = (centre + spread_of(case_id) * np.random.default_rng([n, seed]).normal(0, 1, 8)).tolist()
+            rows.append(Record(run, "0", "h", "text-to-image", case_id, seed, "oracle", "correct", 1.0, True,
+                               f"/store/artifacts/xx/{sha}.png"))
+    return rows, vectors
+
+
+def test_distribution_change_and_a_diversity_collapse_that_gates():
+    base, base_vectors = _embedded("before", lambda c: 0.5)
+    same, same_vectors = _embedded("same", lambda c: 0.5)
+    collapsed, collapsed_vectors = _embedded("after", lambda c: 0.1)  # every prompt's seeds now look alike
+    healthy = compare("text-to-image", same, base, CASES, embeddings=base_vectors | same_vectors, embedder="test")
+    assert healthy.passed and healthy.distribution.outputs == 4 * len(CASES)
+    assert healthy.distribution.diversity_after == pytest.approx(healthy.distribution.diversity_before)
+    drifted = compare("text-to-image", collapsed, base, CASES, embeddings=base_vectors | collapsed_vectors,
+                      embedder="test")
+    d = drifted.distribution
+    assert d.diversity_after < 0.3 * d.diversity_before and d.recall < d.precision
+    # what the issue warns of: MMD sees shifts of the mean, and this collapse keeps every prompt's mean in place
+    assert d.cmmd.sigma == 10.0 and d.cmmd.p_value > 0.05
+    assert [s.name for s in drifted.regressions] == ["diversity (spread across seeds, relative)"]
+    assert "distribution (test, 216 paired outputs): CMMD sigma 10" in drifted.message()
+    shifted_vectors = {sha: [v + 1.0 for v in vector] for sha, vector in same_vectors.items()}
+    shifted = compare("text-to-image", same, base, CASES, embeddings=base_vectors | shifted_vectors, embedder="test")
+    assert shifted.distribution.cmmd_median.p_value < 0.01 and shifted.distribution.precision < 0.5

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from grounding.drift import cmmd, holm, mcnemar_exact, median_bandwidth, mmd2, paired_bootstrap, sign_flip_test
+from grounding.drift import (cmmd, holm, mcnemar_exact, median_bandwidth, mmd2, paired_bootstrap, precision_recall,
+                             sign_flip_test, spread)
 
 
 def test_bootstrap_interval_of_a_constant_is_the_constant():
@@ -116,3 +117,21 @@ def test_group_bootstrap_is_wider_than_one_that_treats_seeds_as_independent():
     naive, grouped = paired_bootstrap(deltas), paired_bootstrap(deltas, groups=groups)
     assert grouped.mean == pytest.approx(naive.mean)
     assert (grouped.high - grouped.low) > 1.7 * (naive.high - naive.low)  # sqrt(4) in theory
+
+
+def test_spread_is_the_mean_pairwise_distance():
+    assert spread([[0, 0], [3, 4]]) == 5.0
+    assert spread([[1, 1]] * 4) == 0.0 and spread([[1, 1]]) == 0.0
+
+
+def test_precision_and_recall_see_quality_and_diversity_apart():
+    rng = np.random.default_rng(7)
+    base = rng.normal(0, 1, (300, 4))
+    same = precision_recall(base, rng.normal(0, 1, (300, 4)))
+    collapsed = precision_recall(base, rng.normal(0, 0.2, (300, 4)))  # all in the middle: diversity lost
+    off = precision_recall(base, rng.normal(4, 1, (300, 4)))  # elsewhere: quality lost
+    assert same[0] > 0.85 and same[1] > 0.85
+    assert collapsed[0] > 0.95 and collapsed[1] < 0.5
+    assert off[0] < 0.2
+    with pytest.raises(ValueError):
+        precision_recall(base[:3], base[:3])
