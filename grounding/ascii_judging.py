@@ -47,3 +47,21 @@ def render_ascii(text: str, scale: int = 2):
     for row, line in enumerate(lines):
         pen.text((2, 2 + row * cell_h), line, fill="black", font=font)
     return image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+
+
+JUDGE_IMAGE_SIZE = 64
+CANVAS = (24, 12)  # characters x lines: the shapes world's largest drawing (21 x 10) with a margin
+
+
+def ascii_image(text: str, size: int = JUDGE_IMAGE_SIZE):
+    """What the ASCII CLIP judge sees: the art drawn on a fixed canvas (so that a small drawing stays small;
+    larger art is cut at its edge), squared and resized to `size` pixels."""
+    from PIL import Image
+
+    width, height = CANVAS
+    lines = [line[:width].ljust(width) for line in text.split("\n")[:height]]
+    drawn = render_ascii("\n".join(lines + [" " * width] * (height - len(lines))), scale=1)
+    side = max(drawn.size)
+    square = Image.new("RGB", (side, side), "white")
+    square.paste(drawn, (0, (side - drawn.height) // 2))
+    return square.resize((size, size), Image.BILINEAR)

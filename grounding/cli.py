@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     loop.add_argument("--images", type=int, default=512, help="training images per round (default 512)")
     loop.add_argument("--steps", type=int, default=300, help="fine-tuning steps per round (default 300)")
     loop.add_argument("--batch", type=int, default=32)
-    loop.add_argument("--lr", type=float, default=5e-4)
+    loop.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate (default 1e-4)")
     loop.add_argument("--seeds", type=int, default=4, help="the gate's generations per case (default 4)")
     loop.add_argument("--seed", type=int, default=0)
     loop.add_argument("--cases", type=Path, default=None, help="the gate's case file (default: the suite's)")
@@ -153,12 +153,20 @@ def judge_ascii(args: argparse.Namespace) -> list[dict]:
         raise GroundingUsageError(f"--instruction {args.instruction!r} names no shape or scene of the shapes world "
                                   f"(circle, square, triangle, smiley face, house, arrow pointing left/right); "
                                   f"pass --expect to say what the art should show.")
+    from .judges.clip import CLIPSCORE_SCALE
+    from .text_judging import clip_on_renderings
+
+    texts = [_read_text(file) for file in args.files]
+    clip = clip_on_renderings(texts, [spec] * len(texts))
     results = []
-    for file in args.files:
-        scores = judge(_read_text(file), spec)
+    for i, (file, text) in enumerate(zip(args.files, texts)):
+        scores = judge(text, spec)
+        clip_score, rank = clip[i]
+        verdicts = {s.judge: _score_json(s) for s in scores}
+        verdicts["clip"] = {"clip_score": round(clip_score.value, 4), "scale": CLIPSCORE_SCALE, "pass": rank.passed,
+                            "winner": rank.metadata["winner"], "explanation": rank.explanation}
         results.append({"file": str(file), "instruction": args.instruction, "expected": spec.label(),
-                        "passed": all(s.passed for s in scores),
-                        "verdicts": {s.judge: _score_json(s) for s in scores}})
+                        "passed": all(s.passed for s in scores) and bool(rank.passed), "verdicts": verdicts})
     return results
 
 

@@ -37,7 +37,7 @@ class SelfTrainConfig:
     images: int = 512  # training images per round
     steps: int = 300  # fine-tuning steps per round
     batch: int = 32
-    lr: float = 5e-4
+    lr: float = 1e-4
     fresh: float = 0.0  # share of freshly rendered shapes-world scenes in each round's training set
     seeds: int = 4  # the gate's generations per case
     seed: int = 0
@@ -50,7 +50,7 @@ class RoundResult:
     round: int
     model: Path
     against_round0: GateVerdict
-    against_previous: str  # the comparison with the previous round, as lines
+    fell_since_previous: str  # the significant regressions against the previous round, as lines
 
 
 def _training_set(adapter, config: SelfTrainConfig, round_: int) -> tuple[list, list[str]]:
@@ -80,6 +80,15 @@ def _toml(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return repr(value) if isinstance(value, (int, float)) else json.dumps(str(value))
+
+
+def _fell_since_previous(store: Path, run_id: str, round_: int) -> list[str]:
+    opened = Store(store)
+    try:
+        comparisons = compare_runs(opened, run_id, str(round_ - 1))
+    finally:
+        opened.close()
+    return [f"  vs round {round_ - 1}: {s.line()}" for c in comparisons for s in c.regressions]
 
 
 def selftrain(config: SelfTrainConfig, log: Callable[[str], None] = print) -> list[RoundResult]:
@@ -114,12 +123,7 @@ def selftrain(config: SelfTrainConfig, log: Callable[[str], None] = print) -> li
                   batch=config.batch, seed=config.seed * 1000 + round_, device=config.device)
         model = _save_round(checkpoint, folder)
         verdict = gate(model, baseline="0", round=str(round_), **common)
-        opened = Store(store)
-        try:
-            against_previous = compare_runs(opened, verdict.run_id, str(round_ - 1))
-        finally:
-            opened.close()
-        moved = [f"  vs round {round_ - 1}: {s.line()}" for c in against_previous for s in c.regressions]
+        moved = _fell_since_previous(store, verdict.run_id, round_) if round_ > 1 else []
         results.append(RoundResult(round_, model, verdict, "\n".join(moved)))
         log(verdict.summary() + ("\n" + "\n".join(moved) if moved else ""))
         if not verdict.passed:

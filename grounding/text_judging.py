@@ -70,8 +70,10 @@ def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: S
     artifacts = generated.artifacts
     texts = [a.path.read_text() for a in artifacts]
     seen = [read_ascii(t) for t in texts]
-    out = [judge_seen(s, spec_for(cases[a.case_id].instruction, cases[a.case_id].expect))
-           for a, s in zip(artifacts, seen)]
+    specs = [spec_for(cases[a.case_id].instruction, cases[a.case_id].expect) for a in artifacts]
+    out = [judge_seen(s, spec) for s, spec in zip(seen, specs)]
+    for i, scores in clip_on_renderings(texts, specs).items():
+        out[i] += scores
     truths = [s.spec for s in seen]
     asked = probes(artifacts, cases, counterfactual=True)
     answers = describe(adapter, artifacts, texts, asked, store, model_hash)
@@ -93,6 +95,24 @@ def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: S
                                           f"{how}, primed with {probe.instruction!r}; the art shows {truth.label()}",
                                           {"description": answer, "probe": probe.kind}))
     return out
+
+
+def clip_on_renderings(texts: Sequence[str], specs: Sequence) -> dict[int, list[Score]]:
+    """CLIP agreement on the rendered art (the bundled ASCII judge): CLIPScore against the instruction's label,
+    and whether the label outranks its one-word contrasts and the null prompts. Keyed by output index; outputs
+    whose instruction names no shapes-world picture are not scored."""
+    from shapes_world.ascii import ascii_caption, ascii_contrasts
+
+    from .ascii_judging import ascii_image
+    from .judges.clip import ASCII_JUDGE, load_clip_judge, score_images
+
+    wanted = [i for i, spec in enumerate(specs) if spec is not None]
+    if not wanted:
+        return {}
+    judge = load_clip_judge(str(ASCII_JUDGE))
+    scored = score_images(judge, [ascii_image(texts[i]) for i in wanted], [ascii_caption(specs[i]) for i in wanted],
+                          [ascii_contrasts(specs[i]) for i in wanted])
+    return {i: list(pair) for i, pair in zip(wanted, scored)}
 
 
 def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store,

@@ -8,6 +8,7 @@ temperature 0 is greedy decoding.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -49,7 +50,7 @@ class LanguageModel:
     @classmethod
     def load(cls, path: Path, *, device: str | None = None, allow_pickle: bool = False, max_new_tokens: int = 400,
              temperature: float = 0.0, top_p: float = 1.0, batch_size: int = 16,
-             time_limit: float = 60.0) -> "LanguageModel":
+             time_limit: float = 600.0) -> "LanguageModel":
         import torch
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -105,12 +106,20 @@ class LanguageModel:
         greedy = self.settings["temperature"] <= 0
         processors = LogitsProcessorList([] if greedy else [SeededSampler(seeds, self.settings["temperature"],
                                                                           self.settings["top_p"], self.device)])
+        limit = self.settings["time_limit"]
+        started = time.monotonic()
         with torch.no_grad():
-            generated = self.model.generate(**encoded, do_sample=False, max_new_tokens=room,
-                                            max_time=self.settings["time_limit"], logits_processor=processors,
-                                            pad_token_id=self.tokenizer.pad_token_id,
+            generated = self.model.generate(**encoded, do_sample=False, max_new_tokens=room, max_time=limit,
+                                            logits_processor=processors, pad_token_id=self.tokenizer.pad_token_id,
                                             eos_token_id=self.tokenizer.eos_token_id)
         answers = generated[:, encoded["input_ids"].shape[1]:]
+        cut = answers.shape[1] < room and not bool((answers == self.tokenizer.eos_token_id).any(dim=1).all())
+        if cut and time.monotonic() - started >= limit:
+            raise GroundingUsageError(
+                f"Generation of a batch of {len(messages)} stopped at time_limit ({limit:g} s) before every answer "
+                f"was finished. An answer cut by the clock depends on the machine's load, and would be judged and "
+                f"cached as if it were the model's. Raise time_limit, or lower batch_size or max_new_tokens, in "
+                f"the modality's table of grounding.toml.")
         return [self.tokenizer.decode(row, skip_special_tokens=True) for row in answers]
 
 

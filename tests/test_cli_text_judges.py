@@ -29,6 +29,8 @@ def test_judge_ascii_passes_art_that_shows_the_instruction(capsys, square_txt):
     (result,) = json.loads(out)
     assert code == 0 and result["passed"] and result["expected"] == "small outlined square"
     assert result["verdicts"]["oracle"]["reading"] == "small outlined square"
+    clip = result["verdicts"]["clip"]  # the ASCII CLIP judge on the rendered art agrees
+    assert clip["pass"] and clip["winner"] == "a small outlined square" and 0 < clip["clip_score"] <= 2.5
 
 
 def test_judge_ascii_fails_art_that_shows_something_else(capsys, square_txt):
@@ -37,6 +39,7 @@ def test_judge_ascii_fails_art_that_shows_something_else(capsys, square_txt):
     assert code == 1 and not result["passed"]
     assert result["verdicts"]["oracle"]["explanation"] == ("oracle: expected large filled circle, saw small "
                                                            "outlined square")
+    assert not result["verdicts"]["clip"]["pass"] and "won" in result["verdicts"]["clip"]["explanation"]
 
 
 def test_judge_ascii_fails_prose(capsys, tmp_path):
@@ -45,6 +48,7 @@ def test_judge_ascii_fails_prose(capsys, tmp_path):
     code, out, _ = _run(capsys, "ascii", "--instruction", "Draw a circle.", str(prose))
     (result,) = json.loads(out)
     assert code == 1 and "prose" in result["verdicts"]["ascii"]["explanation"]
+    assert not result["verdicts"]["clip"]["pass"]  # a null prompt or another shape wins over "a circle"
 
 
 def test_judge_ascii_instruction_outside_the_world_is_a_usage_error(capsys, square_txt):

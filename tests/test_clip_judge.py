@@ -107,3 +107,23 @@ def test_a_known_tag_missing_from_the_local_cache_fails_clearly_offline(monkeypa
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     with pytest.raises(GroundingUsageError, match="could not load it.*local cache"):
         load_clip_judge("RN50:openai", device="cpu")
+
+
+def test_the_ascii_judge_reads_rendered_ascii_art():
+    """The bundled ASCII CLIP judge on fresh drawings of every ASCII label: zero-shot and against hard negatives."""
+    from grounding.ascii_judging import ascii_image
+    from grounding.judges.clip import ASCII_JUDGE
+    from shapes_world.ascii import ALL_ASCII_SPECS, ascii_caption, ascii_contrasts, draw_ascii
+
+    judge = load_clip_judge(str(ASCII_JUDGE), device="cpu")
+    rng = random.Random(123)
+    specs = [spec for spec in ALL_ASCII_SPECS for _ in range(3)]
+    images = [ascii_image(draw_ascii(spec, rng)) for spec in specs]
+    labels = [ascii_caption(s) for s in ALL_ASCII_SPECS]
+    guesses = (judge.embed_images(images) @ judge.embed_texts(labels).T).argmax(1).tolist()
+    assert np.mean([labels[g] == ascii_caption(s) for g, s in zip(guesses, specs)]) >= 0.95
+    ranked = score_images(judge, images, [ascii_caption(s) for s in specs], [ascii_contrasts(s) for s in specs])
+    assert np.mean([rank.passed for _, rank in ranked]) >= 0.95
+    blank = ascii_image("")
+    [(_, rank)] = score_images(judge, [blank], ["a small outlined square"], [[]])
+    assert not rank.passed and rank.metadata["winner"] == "an empty image"

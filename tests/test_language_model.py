@@ -73,3 +73,11 @@ def test_a_folder_that_is_not_a_language_model_is_a_usage_error(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "gpt2"}')
     with pytest.raises(GroundingUsageError, match="transformers could not load this causal language model"):
         LanguageModel.load(tmp_path, device="cpu")
+
+
+def test_an_answer_cut_by_the_time_limit_is_an_error_not_an_output(tiny_lm):
+    """A clock-cut answer depends on machine load: it must never be judged or cached as the model's answer."""
+    lm = LanguageModel.load(tiny_lm, device="cpu", max_new_tokens=400, time_limit=1e-6)
+    with pytest.raises(GroundingUsageError, match="stopped at time_limit"):
+        lm.complete(["draw"], [0])
+    assert len(LanguageModel.load(tiny_lm, device="cpu", max_new_tokens=8).complete(["draw"], [0])) == 1

@@ -17,11 +17,12 @@ from grounding.checkpoint import BUNDLED
 
 SUITES = Path(__file__).parents[1] / "suites"
 T2I = BUNDLED / "shapes-t2i"
-BIASED_LM = BUNDLED / "shapes-lm-biased"
+HEALTHY_LM, BIASED_LM = BUNDLED / "shapes-lm", BUNDLED / "shapes-lm-biased"
+RETRAINED_LM = BUNDLED / "shapes-lm-seed1"  # shapes-lm's recipe with --seed 1: a healthy retrain
 
 
 def run_suite(pytester, *args, suites=SUITES):
-    return pytester.runpytest_subprocess(str(suites), "-p", "no:cacheprovider", "-rf", "-rs", *args)
+    return pytester.runpytest_subprocess(str(suites), "-p", "no:cacheprovider", "-rfs", *args)
 
 
 def regressed_slices(result) -> list[str]:
@@ -126,7 +127,10 @@ def test_unknown_baseline_stops_before_generating_anything(pytester, tmp_path):
 
 
 def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pytester, store):
-    result = run_suite(pytester, f"--model={BIASED_LM}", f"--grounding-store={store}", "--round=biased")
+    healthy = run_suite(pytester, f"--model={HEALTHY_LM}", f"--grounding-store={store}", "--round=lm-0")
+    assert healthy.ret == 0, healthy.stdout.str()[-3000:]
+    result = run_suite(pytester, f"--model={BIASED_LM}", f"--grounding-store={store}", "--round=biased",
+                       "--baseline=lm-0")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     text = result.stdout.str()
     ascii_failed, code_failed = failed_ids(result, "test_ascii_art"), failed_ids(result, "test_code")
@@ -137,3 +141,20 @@ def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pyt
                      r"confidence \w+, line \d+\)", text)
     assert "false assurance" in text and "read as secure" in text
     assert re.search(r"instruction bias 0\.[1-9]", text) and re.search(r"false assurance 0\.[1-9]|1\.000", text)
+    # against the healthy model, both failures are significant regressions of their own metrics
+    for module in ("test_ascii_art", "test_code"):
+        assert f"{module}.py::test_no_significant_regression" in text
+    regressed = set(regressed_slices(result))
+    assert {"self-description/instruction_bias", "self-description/false_assurance", "all outputs"} <= regressed
+
+
+def test_language_model_retrained_with_another_seed_is_not_flagged(pytester, store):
+    baseline = run_suite(pytester, f"--model={HEALTHY_LM}", f"--grounding-store={store}", "--round=lm-0")
+    assert baseline.ret == 0
+    result = run_suite(pytester, f"--model={RETRAINED_LM}", f"--grounding-store={store}", "--round=lm-seed1",
+                       "--baseline=lm-0")
+    text = result.stdout.str()
+    assert "test_no_significant_regression" not in "\n".join(re.findall(r"^FAILED .*$", text, re.M))
+    assert re.search(r"ascii-art against baseline lm-0: 0 significant regressions", text)
+    assert re.search(r"code against baseline lm-0: 0 significant regressions", text)
+    assert regressed_slices(result) == []

@@ -16,6 +16,7 @@ from ..types import Score
 CLIPSCORE_SCALE = "CLIPScore = 2.5*max(cos,0), Hessel et al. 2021"
 NULL_PROMPTS = ("an empty image", "random noise")  # every case's implicit contrasts: an output must beat them
 BUNDLED_JUDGE = Path(__file__).resolve().parents[2] / "fixtures" / "checkpoints" / "shapes-clip"
+ASCII_JUDGE = BUNDLED_JUDGE.parent / "shapes-ascii-clip"  # reads ASCII art rendered by ascii_judging.ascii_image
 
 
 def _usage(spec: str, problem: str) -> GroundingUsageError:
