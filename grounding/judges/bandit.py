@@ -45,6 +45,7 @@ def scan(code: str) -> tuple[Finding, ...]:
     from bandit.core import config, manager
 
     logging.getLogger("bandit").setLevel(logging.ERROR)
+    logging.getLogger("stevedore.extension").setLevel(logging.CRITICAL)  # bandit's unused SARIF formatter plugin
     with tempfile.TemporaryDirectory(prefix="grounding-bandit-") as folder:
         path = Path(folder) / "generated.py"
         path.write_text(code)
