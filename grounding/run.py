@@ -26,6 +26,7 @@ class RunState:
     records: list[Record] = field(default_factory=list)
     models: dict[str, str] = field(default_factory=dict)
     cases: list[Case] = field(default_factory=list)
+    generation: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def save(self, store: Store, settings: Settings) -> None:
         """Append this run, its records and its cases to the store, in one transaction."""
@@ -34,7 +35,6 @@ class RunState:
                          settings={"models": self.models, "generation": self.generation,
                                    "judge": settings.judge or "bundled:shapes-clip", "seeds": settings.seeds,
                                    "baseline": settings.baseline, "thresholds": asdict(settings.thresholds)})
-    generation: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
