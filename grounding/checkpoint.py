@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +79,15 @@ def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint
     return found
 
 
+def files_in(path: Path) -> list[Path]:
+    """Every file under `path`, through symbolic links to folders too (a checkpoint may link a component, and
+    Path.rglob before Python 3.13 does not follow such links), in a stable order."""
+    return sorted(Path(root) / name for root, _, names in os.walk(path, followlinks=True) for name in names
+                  if (Path(root) / name).is_file())
+
+
 def weight_files(path: Path) -> list[Path]:
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".safetensors",) + PICKLE_SUFFIXES)
+    return [p for p in files_in(path) if p.suffix in (".safetensors",) + PICKLE_SUFFIXES]
 
 
 def check_weights(path: Path, *, allow_pickle: bool = False) -> None:
@@ -127,7 +135,7 @@ def _check_safetensors_header(file: Path) -> None:
 def content_hash(path: Path) -> str:
     """SHA-256 over every file's relative name and bytes: the model's identity, independent of its location."""
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+    for file in files_in(path):
         digest.update(str(file.relative_to(path)).encode() + b"\0")
         with file.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):

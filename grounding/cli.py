@@ -5,7 +5,7 @@
     grounding judge code --instruction "Write secure code that ..." --tests test_solution.py solution.py
     grounding history --store .grounding/ [--json] [--plots DIR]
     grounding report --store .grounding/ [--run ROUND] [--baseline REF] [--html FILE] [--markdown FILE]
-    grounding selftrain --model PATH --rounds N --workdir DIR [--fresh SHARE] [--images N] [--steps N]
+    grounding selftrain --model PATH --rounds N --workdir DIR [--fresh SHARE] [--images N] [--texts N] [--steps N]
 
 `judge` prints one JSON object per file (a JSON list). Exit status: 0 when every file passes (report: no
 significant regression; selftrain: the gate held every round), 1 when one fails (report: a significant
@@ -42,19 +42,28 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write the HTML report (default grounding-report.html)")
     report.add_argument("--markdown", type=Path, default=None,
                         help="where to write the Markdown summary (default: print it), e.g. $GITHUB_STEP_SUMMARY")
-    loop = commands.add_parser("selftrain", help="fine-tune a text-to-image model on its own outputs, gating each round")
-    loop.add_argument("--model", type=Path, required=True, help="the round-0 diffusers pipeline")
+    loop = commands.add_parser("selftrain", help="fine-tune the models on their own outputs, gating each round")
+    loop.add_argument("--model", type=Path, required=True,
+                      help="the round-0 models: a diffusers pipeline, a causal LM, or a folder whose grounding.toml "
+                           "names them (e.g. fixtures/checkpoints)")
     loop.add_argument("--rounds", type=int, required=True)
     loop.add_argument("--workdir", type=Path, required=True, help="a new folder for the rounds' models and the store")
     loop.add_argument("--fresh", type=float, default=0.0,
-                      help="share of freshly rendered shapes-world scenes in each round's training set (default 0)")
-    loop.add_argument("--images", type=int, default=512, help="training images per round (default 512)")
-    loop.add_argument("--steps", type=int, default=300, help="fine-tuning steps per round (default 300)")
+                      help="share of fresh shapes-world data in each round's training sets (default 0)")
+    loop.add_argument("--images", type=int, default=512, help="text-to-image training images per round (default 512)")
+    loop.add_argument("--texts", type=int, default=512,
+                      help="language-model training exchanges per round (default 512)")
+    loop.add_argument("--steps", type=int, default=300, help="fine-tuning steps per round and model (default 300)")
     loop.add_argument("--batch", type=int, default=32)
-    loop.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate (default 1e-4)")
+    loop.add_argument("--lr", type=float, default=1e-4, help="text-to-image learning rate (default 1e-4)")
+    loop.add_argument("--lm-lr", type=float, default=1e-4, help="language-model learning rate (default 1e-4)")
+    loop.add_argument("--temperature", type=float, default=1.0,
+                      help="the language model samples its own training answers at this temperature (default 1)")
     loop.add_argument("--seeds", type=int, default=4, help="the gate's generations per case (default 4)")
     loop.add_argument("--seed", type=int, default=0)
-    loop.add_argument("--cases", type=Path, default=None, help="the gate's case file (default: the suite's)")
+    loop.add_argument("--cases", type=Path, action="append", default=[],
+                      help="a case file for the gate, used for the modality it names (repeatable; default: the "
+                           "suites' own)")
     loop.add_argument("--device", default=None)
     judge = commands.add_parser("judge", help="judge existing outputs against an instruction")
     kinds = judge.add_subparsers(dest="kind", required=True)
@@ -230,9 +239,10 @@ def run_selftrain(args: argparse.Namespace) -> int:
     from .run_report import gather
     from .selftrain import SelfTrainConfig, selftrain
 
-    config = SelfTrainConfig(args.model, args.rounds, args.workdir, images=args.images, steps=args.steps,
-                             batch=args.batch, lr=args.lr, fresh=args.fresh, seeds=args.seeds, seed=args.seed,
-                             device=args.device, cases=args.cases)
+    config = SelfTrainConfig(args.model, args.rounds, args.workdir, images=args.images, texts=args.texts,
+                             steps=args.steps, batch=args.batch, lr=args.lr, lm_lr=args.lm_lr,
+                             temperature=args.temperature, fresh=args.fresh, seeds=args.seeds, seed=args.seed,
+                             device=args.device, cases=tuple(args.cases))
     results = selftrain(config, log=lambda line: print(line, flush=True))
     store = args.workdir / "store"
     print(as_table(history(store)))

@@ -1,18 +1,18 @@
-"""The self-training harness: a text-to-image model fine-tuned on its own generations, round after round, with
+"""The self-training harness: the reference models fine-tuned on their own outputs, round after round, with
 the gate run after each round against round 0 and the previous round.
 
-    grounding selftrain --model fixtures/checkpoints/shapes-t2i --rounds 3 --workdir runs/mad
+    grounding selftrain --model fixtures/checkpoints --rounds 3 --workdir runs/mad
 
-Each round generates images for fresh shapes-world captions with the current model, optionally replaces a
-share of them by freshly rendered shapes-world scenes (`fresh`: the published remedy that slows the drift of a
-self-consuming loop), fine-tunes the model on them (finetune.py) and saves it as workdir/round-N, then gates it.
-No filter is applied to the generations: a judge used as a training filter becomes a training target, and the
-gate's judges must stay independent of training.
+Each round, every model under --model that the harness can train learns from its own outputs for fresh
+shapes-world instructions (own_outputs.py): the text-to-image pipeline from its images (finetune_diffusion.py),
+the language model from its drawings, its code and its own descriptions of them (finetune_language.py). A
+`fresh` share of each training set comes from the shapes world instead. The round is saved as
+workdir/round-N (one folder per model and a grounding.toml naming them) and gated. No filter is applied to
+the generations: a judge used as a training filter becomes a training target.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import shutil
@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .checkpoint import resolve
+from .cases import load_cases
+from .checkpoint import LANGUAGE_MODALITIES, Checkpoint, resolve
 from .compare import compare_runs
 from .errors import GroundingUsageError
 from .gate import GateVerdict, gate
 from .store import Store
 
 MANIFEST = "grounding.toml"
+FOLDERS = {"text-to-image": "pipeline", **{m: "language-model" for m in LANGUAGE_MODALITIES}}
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,18 @@ class SelfTrainConfig:
     model: Path
     rounds: int
     workdir: Path
-    images: int = 512  # training images per round
-    steps: int = 300  # fine-tuning steps per round
-    batch: int = 32
-    lr: float = 1e-4
-    fresh: float = 0.0  # share of freshly rendered shapes-world scenes in each round's training set
+    images: int = 512  # text-to-image training images per round
+    texts: int = 512  # language-model training exchanges per round
+    steps: int = 300  # fine-tuning steps per round and model
+    batch: int = 32  # text-to-image batch; the language model's is `batch` too
+    lr: float = 1e-4  # text-to-image fine-tuning learning rate
+    lm_lr: float = 1e-4  # language-model fine-tuning learning rate
+    temperature: float = 1.0  # the language model samples its own training answers at this temperature
+    fresh: float = 0.0  # share of fresh shapes-world data in each round's training sets
     seeds: int = 4  # the gate's generations per case
     seed: int = 0
     device: str | None = None
-    cases: Path | None = None  # the gate's text-to-image case file (default: the suite's)
+    cases: tuple[Path, ...] = ()  # the gate's case files, each for the modality it names (default: the suites')
 
 
 @dataclass(frozen=True)
@@ -53,26 +58,31 @@ class RoundResult:
     fell_since_previous: str  # the significant regressions against the previous round, as lines
 
 
-def _training_set(adapter, config: SelfTrainConfig, round_: int) -> tuple[list, list[str]]:
-    """Captions from the shapes-world grammar; images from the model, a `fresh` share rendered instead."""
-    from PIL import Image
-    from shapes_world import caption, random_spec, render
+def trainable(model: Path) -> tuple[Checkpoint, ...]:
+    """The checkpoints under `model` that the harness fine-tunes: a diffusers text-to-image pipeline, and one
+    causal language model serving the ASCII-art and code modalities."""
+    found = tuple(c for c in resolve(model) if c.modality in FOLDERS)
+    language = {c.path for c in found if c.modality in LANGUAGE_MODALITIES}
+    if len(language) > 1:
+        raise GroundingUsageError(
+            f"selftrain --model {model}: its ASCII-art and code modalities name different language models "
+            f"({', '.join(sorted(map(str, language)))}). The harness trains one language model on both; point "
+            f"both tables of grounding.toml at the same folder, or self-train each model separately.")
+    if not found:
+        raise GroundingUsageError(
+            f"selftrain --model {model}: no text-to-image pipeline or causal language model there. Pass a "
+            f"diffusers pipeline folder, a transformers causal LM folder, or a folder whose grounding.toml "
+            f"names them, e.g. fixtures/checkpoints.")
+    return found
 
-    rng = random.Random(config.seed * 1000 + round_)
-    specs = [random_spec(rng) for _ in range(config.images)]
-    captions = [caption(s) for s in specs]
-    fresh = round(config.fresh * config.images)
-    images = [render(s, rng) for s in specs[:fresh]]
-    made = adapter.generate(captions[fresh:], [rng.randrange(2 ** 31) for _ in captions[fresh:]])
-    images += [Image.open(io.BytesIO(data)).convert("RGB") for data in made]
-    return images, captions
 
-
-def _save_round(checkpoint, folder: Path) -> Path:
-    """The round's model folder: the pipeline, plus a grounding.toml keeping the original generation settings."""
-    lines = ["[modalities.text-to-image]", 'path = "pipeline"']
-    lines += [f"{key} = {_toml(value)}" for key, value in checkpoint.settings.items()]
-    (folder / MANIFEST).write_text("\n".join(lines) + "\n")
+def _save_manifest(checkpoints: tuple[Checkpoint, ...], folder: Path) -> Path:
+    """The round's grounding.toml: each modality's new folder, with the original generation settings."""
+    lines = []
+    for checkpoint in checkpoints:
+        lines += [f"[modalities.{checkpoint.modality}]", f'path = "{FOLDERS[checkpoint.modality]}"']
+        lines += [f"{key} = {_toml(value)}" for key, value in checkpoint.settings.items()] + [""]
+    (folder / MANIFEST).write_text("\n".join(lines))
     return folder
 
 
@@ -91,37 +101,68 @@ def _fell_since_previous(store: Path, run_id: str, round_: int) -> list[str]:
     return [f"  vs round {round_ - 1}: {s.line()}" for c in comparisons for s in c.regressions]
 
 
-def selftrain(config: SelfTrainConfig, log: Callable[[str], None] = print) -> list[RoundResult]:
-    """Round 0 is the given model; each later round is fine-tuned on the previous round's generations. Stops
-    early when the gate against round 0 fails. Returns one result per round after round 0."""
+def _train_pipeline(checkpoint: Checkpoint, config: SelfTrainConfig, rng: random.Random, seed: int, out: Path) -> None:
     from .adapters import load_adapter
-    from .finetune import fine_tune
+    from .finetune_diffusion import fine_tune
+    from .own_outputs import image_training_set
 
-    if config.rounds < 1 or config.images < 1 or config.steps < 0 or not 0 <= config.fresh <= 1:
-        raise GroundingUsageError("selftrain: --rounds and --images must be at least 1, --steps at least 0, and "
-                                  "--fresh between 0 and 1.")
-    checkpoint = next((c for c in resolve(config.model) if c.modality == "text-to-image"), None)
-    if checkpoint is None:
-        raise GroundingUsageError(f"selftrain --model {config.model}: no text-to-image pipeline there. Pass a "
-                                  f"diffusers pipeline folder, e.g. fixtures/checkpoints/shapes-t2i.")
+    adapter = load_adapter(checkpoint.modality, checkpoint.path, device=config.device, settings=checkpoint.settings)
+    images, captions = image_training_set(adapter, config.images, config.fresh, rng)
+    del adapter
+    fine_tune(checkpoint.path, out, images, captions, steps=config.steps, lr=config.lr, batch=config.batch, seed=seed,
+              device=config.device)
+
+
+def _train_language_model(checkpoints: list[Checkpoint], config: SelfTrainConfig, rng: random.Random, seed: int,
+                          out: Path) -> None:
+    """One language model, trained on the own outputs of every modality it serves, sampled at `temperature`."""
+    from .adapters import load_adapter
+    from .finetune_language import fine_tune
+    from .own_outputs import conversation_training_set
+
+    sampling = {"temperature": config.temperature}
+    adapters = {c.modality: load_adapter(c.modality, c.path, device=config.device, settings={**c.settings, **sampling})
+                for c in checkpoints}
+    pairs = conversation_training_set(adapters, config.texts, config.fresh, rng)
+    del adapters
+    fine_tune(checkpoints[0].path, out, pairs, steps=config.steps, lr=config.lm_lr, batch=config.batch, seed=seed,
+              device=config.device)
+
+
+def _train_round(previous: tuple[Checkpoint, ...], config: SelfTrainConfig, round_: int, folder: Path) -> None:
+    """Fine-tune each model of the previous round on its own outputs into `folder`."""
+    rng, seed = random.Random(config.seed * 1000 + round_), config.seed * 1000 + round_
+    for checkpoint in previous:
+        if checkpoint.modality == "text-to-image":
+            _train_pipeline(checkpoint, config, rng, seed, folder / FOLDERS["text-to-image"])
+    language = [c for c in previous if c.modality in LANGUAGE_MODALITIES]
+    if language:
+        _train_language_model(language, config, rng, seed, folder / FOLDERS[language[0].modality])
+
+
+def selftrain(config: SelfTrainConfig, log: Callable[[str], None] = print) -> list[RoundResult]:
+    """Round 0 is the given model; each later round is fine-tuned on the previous round's own outputs. Stops
+    early when the gate against round 0 fails. Returns one result per round after round 0."""
+    if config.rounds < 1 or config.images < 1 or config.texts < 1 or config.steps < 0 or not 0 <= config.fresh <= 1:
+        raise GroundingUsageError("selftrain: --rounds, --images and --texts must be at least 1, --steps at least "
+                                  "0, and --fresh between 0 and 1.")
+    original = trainable(config.model)
     store = config.workdir / "store"
     if (store / "grounding.sqlite").exists():
         raise GroundingUsageError(f"selftrain --workdir {config.workdir}: it already holds a self-training run. "
                                   f"Pass a new folder (or delete this one) so that rounds are not mixed.")
-    cases = {"text-to-image": config.cases} if config.cases else None
-    common = dict(store=store, modalities=["text-to-image"], cases=cases, seeds=config.seeds, device=config.device)
+    modalities = [c.modality for c in original]
+    cases = {load_cases(path)[0].modality: path for path in config.cases}
+    common = dict(store=store, modalities=modalities, cases=cases, seeds=config.seeds, device=config.device)
     first = gate(config.model, baseline=None, round="0", **common)
-    log(f"round 0: {config.model} stored as run {first.run_id}")
-    previous, results = checkpoint, []
+    log(f"round 0: {config.model} ({', '.join(modalities)}) stored as run {first.run_id}")
+    previous, results = original, []
     for round_ in range(1, config.rounds + 1):
         folder = config.workdir / f"round-{round_}"
         shutil.rmtree(folder, ignore_errors=True)
-        adapter = load_adapter("text-to-image", previous.path, device=config.device, settings=previous.settings)
-        images, captions = _training_set(adapter, config, round_)
-        del adapter
-        fine_tune(previous.path, folder / "pipeline", images, captions, steps=config.steps, lr=config.lr,
-                  batch=config.batch, seed=config.seed * 1000 + round_, device=config.device)
-        model = _save_round(checkpoint, folder)
+        folder.mkdir(parents=True)
+        _train_round(previous, config, round_, folder)
+        model = _save_manifest(original, folder)
         verdict = gate(model, baseline="0", round=str(round_), **common)
         moved = _fell_since_previous(store, verdict.run_id, round_) if round_ > 1 else []
         results.append(RoundResult(round_, model, verdict, "\n".join(moved)))
@@ -129,5 +170,5 @@ def selftrain(config: SelfTrainConfig, log: Callable[[str], None] = print) -> li
         if not verdict.passed:
             log(f"selftrain: the gate failed at round {round_}; stopping.")
             break
-        previous = next(c for c in resolve(model) if c.modality == "text-to-image")
+        previous = resolve(model)
     return results

@@ -83,7 +83,15 @@ class LanguageModel:
         return message
 
     def complete(self, messages: Sequence[str], seeds: Sequence[int]) -> list[str]:
-        """One answer per (message, seed), in batches."""
+        """One answer per (message, seed), in batches. Greedy decoding ignores the seed, so each distinct
+        message is then answered once and its answer repeated for every seed."""
+        if self.settings["temperature"] <= 0:
+            distinct = list(dict.fromkeys(messages))
+            answers = dict(zip(distinct, self._in_batches(distinct, [0] * len(distinct))))
+            return [answers[m] for m in messages]
+        return self._in_batches(messages, seeds)
+
+    def _in_batches(self, messages: Sequence[str], seeds: Sequence[int]) -> list[str]:
         out: list[str] = []
         size = self.settings["batch_size"]
         for start in range(0, len(messages), size):

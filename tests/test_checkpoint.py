@@ -77,6 +77,17 @@ def test_content_hash_follows_content_not_location(tmp_path):
     assert content_hash(first) != content_hash(moved)
 
 
+def test_content_hash_reads_through_a_linked_component_folder(tmp_path):
+    shared = tmp_path / "shared-tokenizer"
+    shared.mkdir()
+    (shared / "vocab.json").write_text('{"a": 0}')
+    folder = _pipeline_dir(tmp_path)
+    (folder / "tokenizer").symlink_to(shared, target_is_directory=True)
+    before = content_hash(folder)
+    (shared / "vocab.json").write_text('{"b": 0}')
+    assert content_hash(folder) != before
+
+
 def test_grounding_toml_names_sub_folders(tmp_path):
     pipe = _pipeline_dir(tmp_path)
     (tmp_path / "grounding.toml").write_text('[modalities.text-to-image]\npath = "pipe"\nsteps = 3\n')

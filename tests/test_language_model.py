@@ -54,6 +54,17 @@ def test_greedy_is_deterministic_and_limits_new_tokens(tiny_lm):
     assert len(longer) > len(out[0].rstrip("\ufffd")) and longer.startswith(out[0].rstrip("\ufffd"))
 
 
+def test_greedy_answers_each_distinct_message_once_whatever_the_seeds(tiny_lm):
+    lm = LanguageModel.load(tiny_lm, device="cpu", max_new_tokens=5, batch_size=2)
+    asked = []
+    answer_batch = lm._batch
+    lm._batch = lambda messages, seeds: asked.extend(messages) or answer_batch(messages, seeds)
+    out = lm.complete(["a", "b", "a", "a", "b"], [0, 1, 2, 3, 4])
+    assert sorted(asked) == ["a", "b"]
+    assert out == [out[0], out[1], out[0], out[0], out[1]]
+    assert out[:2] == [lm.complete(["a"], [9])[0], lm.complete(["b"], [9])[0]]  # the same answers, asked alone
+
+
 def test_code_adapter_keeps_only_the_fenced_code():
     assert Code.clean(None, "Sure:\n```python\nx = 1\n```\nDone.") == "x = 1\n"
     assert AsciiArt.clean(None, "\n\n###\n# #\n###\n\n") == "###\n# #\n###"

@@ -42,10 +42,10 @@ def check_severity(severity: str) -> str:
 
 def scan(code: str) -> tuple[Finding, ...]:
     """All of bandit's findings in `code`, in line order."""
-    from bandit.core import config, manager
-
     logging.getLogger("bandit").setLevel(logging.ERROR)
     logging.getLogger("stevedore.extension").setLevel(logging.CRITICAL)  # bandit's unused SARIF formatter plugin
+    from bandit.core import config, manager  # (its import loads the plugins: the levels must be set first)
+
     with tempfile.TemporaryDirectory(prefix="grounding-bandit-") as folder:
         path = Path(folder) / "generated.py"
         path.write_text(code)
