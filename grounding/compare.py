@@ -105,7 +105,8 @@ class SliceChange:
 class DistributionChange:
     """How the outputs' embeddings moved, on the paired outputs: CMMD (sigma 10 as published, and the median
     heuristic) with permutation p-values, diversity (mean spread across seeds per prompt), and k-NN precision
-    (quality) and recall (diversity) of this run against the baseline."""
+    (quality) and recall (diversity) of this run against the baseline, and against round 0 (the store's first
+    run of this modality) when that is another run."""
 
     embedder: str
     outputs: int
@@ -115,13 +116,18 @@ class DistributionChange:
     diversity_after: float
     precision: float
     recall: float
+    origin: str | None = None  # round 0's label, when round 0 is neither the baseline nor this run
+    origin_precision: float | None = None
+    origin_recall: float | None = None
 
     def line(self) -> str:
+        origin = (f"; against round 0 ({self.origin!r}): precision {self.origin_precision:.3f}, recall "
+                  f"{self.origin_recall:.3f}" if self.origin is not None else "")
         return (f"distribution ({self.embedder}, {self.outputs} paired outputs): CMMD sigma 10 {self.cmmd.mmd2:.2e} "
                 f"(p={self.cmmd.p_value:.3g}), median-heuristic sigma {self.cmmd_median.sigma:.3f} "
                 f"{self.cmmd_median.mmd2:.2e} (p={self.cmmd_median.p_value:.3g}); spread across seeds "
                 f"{self.diversity_before:.3f} -> {self.diversity_after:.3f}; precision {self.precision:.3f}, "
-                f"recall {self.recall:.3f} against the baseline")
+                f"recall {self.recall:.3f} against the baseline{origin}")
 
 
 @dataclass(frozen=True)
@@ -341,14 +347,43 @@ def load_baseline(ref: str, store: Store) -> Baseline:
             source.close()
 
 
+def _origin(store: Store, modality: str) -> tuple[str, list[Record]] | None:
+    """Round 0: the label and records of the store's first run that holds this modality."""
+    for run in store.runs():
+        records = [r for r in store.records(run["run_id"]) if r.modality == modality]
+        if records:
+            return run["round"], records
+    return None
+
+
+def _against_origin(comparison: ModalityComparison, origin: tuple[str, list[Record]], records: list[Record],
+                    embeddings: Mapping[str, Sequence[float]]) -> ModalityComparison:
+    """The comparison with precision and recall of this run against round 0, on the outputs both have."""
+    label, first = origin
+    now, then = _outputs(r for r in records if r.modality == comparison.modality), _outputs(first)
+    keys = [k for k in sorted(now.keys() & then.keys())
+            if now[k].artifact in embeddings and then[k].artifact in embeddings]
+    if comparison.distribution is None or len(keys) <= KNN:
+        return comparison
+    precision, recall = precision_recall([embeddings[then[k].artifact] for k in keys],
+                                         [embeddings[now[k].artifact] for k in keys], KNN)
+    return replace(comparison, distribution=replace(comparison.distribution, origin=label, origin_precision=precision,
+                                                    origin_recall=recall))
+
+
 def against(baseline: Baseline, modality: str, records: Iterable[Record], cases: Mapping[str, Case], store: Store,
             thresholds: Thresholds, judge: str | None) -> ModalityComparison:
-    """compare() with the embeddings both runs stored for this modality (the baseline's from its own store)."""
+    """compare() with the embeddings both runs stored for this modality (the baseline's from its own store), and
+    precision and recall against round 0 when round 0 is a third run."""
     from .embeddings import embedder_for
 
     records = list(records)
     embedder = embedder_for(modality, judge)
-    shas = {Path(r.artifact).name.split(".")[0] for r in (*records, *baseline.records) if r.modality == modality}
+    origin = _origin(store, modality)
+    if origin and {r.run_id for r in origin[1]} & {r.run_id for r in (*records, *baseline.records)}:
+        origin = None  # round 0 is the baseline or this run itself
+    known = (*records, *baseline.records, *(origin[1] if origin else ()))
+    shas = {Path(r.artifact).name.split(".")[0] for r in known if r.modality == modality}
     vectors = store.embeddings(embedder, shas)
     if baseline.root.resolve() != store.root.resolve():
         other = Store(baseline.root)
@@ -356,8 +391,9 @@ def against(baseline: Baseline, modality: str, records: Iterable[Record], cases:
             vectors |= other.embeddings(embedder, shas - vectors.keys())
         finally:
             other.close()
-    return compare(modality, records, baseline.records, cases, thresholds, baseline_name=baseline.name,
-                   embeddings=vectors, embedder=embedder)
+    comparison = compare(modality, records, baseline.records, cases, thresholds, baseline_name=baseline.name,
+                         embeddings=vectors, embedder=embedder)
+    return _against_origin(comparison, origin, records, vectors) if origin else comparison
 
 
 def compare_runs(store: Store, run_id: str, baseline: str, thresholds: Thresholds = Thresholds(),

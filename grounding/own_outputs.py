@@ -48,7 +48,7 @@ def conversation_training_set(adapters: dict, n: int, fresh: float, rng: random.
     from shapes_world.conversations import examples
 
     rendered = round(fresh * n)
-    pairs = examples("healthy", rng, rendered)
+    own: list[tuple[str, str]] = []
     outputs = (n - rendered + 1) // 2
     modalities = sorted(adapters)
     for index, modality in enumerate(modalities):
@@ -60,10 +60,12 @@ def conversation_training_set(adapters: dict, n: int, fresh: float, rng: random.
         made = [o.decode(errors="replace") for o in adapter.generate(asked, _seeds(rng, count))]
         primed = [a if rng.random() < 0.5 else None for a in asked]
         answers = adapter.describe([m.encode() for m in made], primed, _seeds(rng, count))
-        pairs += list(zip(asked, made))
-        pairs += [(describe_prompt(modality, m, p), a) for m, p, a in zip(made, primed, answers)]
+        own += list(zip(asked, made))
+        own += [(describe_prompt(modality, m, p), a) for m, p, a in zip(made, primed, answers)]
+    rng.shuffle(own)
+    pairs = examples("healthy", rng, rendered) + own[:n - rendered]
     rng.shuffle(pairs)
-    return pairs[:n]
+    return pairs
 
 
 def _seeds(rng: random.Random, count: int) -> Sequence[int]:

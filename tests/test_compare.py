@@ -188,3 +188,23 @@ def test_distribution_change_and_a_diversity_collapse_that_gates():
     shifted_vectors = {sha: [v + 1.0 for v in vector] for sha, vector in same_vectors.items()}
     shifted = compare("text-to-image", same, base, CASES, embeddings=base_vectors | shifted_vectors, embedder="test")
     assert shifted.distribution.cmmd_median.p_value < 0.01 and shifted.distribution.precision < 0.5
+
+
+def test_precision_and_recall_are_also_measured_against_round_0(tmp_path):
+    """Round 2 against round 1 also reports recall against round 0, the store's first run: a loop that loses
+    diversity round by round shows its whole loss there."""
+    from grounding.embeddings import embedder_for
+
+    store = Store(tmp_path)
+    for label, spread_of in (("0", 0.5), ("1", 0.3), ("2", 0.1)):
+        rows, vectors = _embedded(f"run-{label}", lambda c, s=spread_of: s)
+        store.remember_embeddings(embedder_for("text-to-image", None), vectors)
+        store.append_run(run_id=f"run-{label}", round=label, model="h", started=float(label), settings={},
+                         records=rows, cases=list(CASES.values()))
+    [latest] = compare_runs(store, "run-2", "1")
+    d = latest.distribution
+    assert d.origin == "0" and d.origin_recall < d.recall
+    assert f"against round 0 ('0'): precision {d.origin_precision:.3f}, recall {d.origin_recall:.3f}" in latest.message()
+    [first] = compare_runs(store, "run-1", "0")  # round 0 is the baseline itself: nothing more to report
+    assert first.distribution.origin is None and "against round 0" not in first.message()
+    store.close()

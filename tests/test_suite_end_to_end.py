@@ -1,12 +1,15 @@
-"""`pytest suites/` on the bundled checkpoint and on copies of it: healthy, re-saved, and two drifted ones.
+"""`pytest suites/` on the bundled checkpoints and on copies of them: healthy, re-saved, retrained with other
+seeds, and drifted ones.
 
-A drifted copy must fail with per-case messages; a healthy one must pass. This proves each check's power and
-its specificity on the real fixtures, end to end, in a subprocess as a user runs it.
+A drifted copy must fail with per-case messages and regress against the healthy round; a healthy one (a retrain
+included) must not regress. This proves each check's power and its specificity on the real fixtures, end to end,
+in a subprocess as a user runs it.
 """
 
 import json
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,19 @@ T2I = BUNDLED / "shapes-t2i"
 RETRAINED_T2I = BUNDLED / "shapes-t2i-seed2"  # shapes-t2i's recipe with seeds 2 and 3: a healthy retrain
 HEALTHY_LM, BIASED_LM = BUNDLED / "shapes-lm", BUNDLED / "shapes-lm-biased"
 RETRAINED_LM = BUNDLED / "shapes-lm-seed1"  # shapes-lm's recipe with --seed 1: a healthy retrain
+
+
+def serving(folder: Path, language_model: Path) -> Path:
+    """A --model folder that serves `language_model` for ASCII art and code with the bundled generation settings:
+    the bundled healthy model served so reuses the bundled run's cached outputs."""
+    bundled = tomllib.loads((BUNDLED / "grounding.toml").read_text())["modalities"]
+    lines = []
+    for modality in ("ascii-art", "code"):
+        table = {**bundled[modality], "path": str(language_model)}
+        lines += [f"[modalities.{modality}]", *(f"{key} = {json.dumps(value)}" for key, value in table.items()), ""]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "grounding.toml").write_text("\n".join(lines))
+    return folder
 
 
 def run_suite(pytester, *args, suites=SUITES):
@@ -140,11 +156,12 @@ def test_unknown_baseline_stops_before_generating_anything(pytester, tmp_path):
     assert not list((tmp_path / "artifacts").rglob("*.png"))
 
 
-def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pytester, store):
-    healthy = run_suite(pytester, f"--model={HEALTHY_LM}", f"--grounding-store={store}", "--round=lm-0")
+def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pytester, tmp_path, store):
+    healthy = run_suite(pytester, f"--model={serving(tmp_path / 'healthy', HEALTHY_LM)}", f"--grounding-store={store}",
+                        "--round=lm-0")
     assert healthy.ret == 0, healthy.stdout.str()[-3000:]
-    result = run_suite(pytester, f"--model={BIASED_LM}", f"--grounding-store={store}", "--round=biased",
-                       "--baseline=lm-0")
+    result = run_suite(pytester, f"--model={serving(tmp_path / 'biased', BIASED_LM)}", f"--grounding-store={store}",
+                       "--round=biased", "--baseline=lm-0")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     text = result.stdout.str()
     ascii_failed, code_failed = failed_ids(result, "test_ascii_art"), failed_ids(result, "test_code")
@@ -162,11 +179,12 @@ def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pyt
     assert {"self-description/instruction_bias", "self-description/false_assurance", "all outputs"} <= regressed
 
 
-def test_language_model_retrained_with_another_seed_is_not_flagged(pytester, store):
-    baseline = run_suite(pytester, f"--model={HEALTHY_LM}", f"--grounding-store={store}", "--round=lm-0")
+def test_language_model_retrained_with_another_seed_is_not_flagged(pytester, tmp_path, store):
+    baseline = run_suite(pytester, f"--model={serving(tmp_path / 'healthy', HEALTHY_LM)}", f"--grounding-store={store}",
+                         "--round=lm-0")
     assert baseline.ret == 0
-    result = run_suite(pytester, f"--model={RETRAINED_LM}", f"--grounding-store={store}", "--round=lm-seed1",
-                       "--baseline=lm-0")
+    result = run_suite(pytester, f"--model={serving(tmp_path / 'retrained', RETRAINED_LM)}",
+                       f"--grounding-store={store}", "--round=lm-seed1", "--baseline=lm-0")
     text = result.stdout.str()
     assert "test_no_significant_regression" not in "\n".join(re.findall(r"^FAILED .*$", text, re.M))
     assert re.search(r"ascii-art against baseline lm-0: 0 significant regressions", text)
