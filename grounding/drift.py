@@ -146,12 +146,14 @@ def cmmd(baseline: Sequence, current: Sequence, *, sigma: float | str = 10.0, pe
 
 
 def spread(embeddings: Sequence) -> float:
-    """Diversity of one prompt's outputs: the mean pairwise Euclidean distance of their embeddings."""
+    """Diversity of one prompt's outputs: the mean pairwise Euclidean distance of their embeddings, from the
+    differences themselves (a handful of seeds), so identical outputs have exactly zero spread: the Gram-matrix
+    shortcut leaves rounding noise that a relative spread would blow up."""
     x = np.asarray(embeddings, dtype=float)
     if len(x) < 2:
         return 0.0
-    d = np.sqrt(_sq_distances(x, x))
-    return float(d[np.triu_indices(len(x), 1)].mean())
+    i, j = np.triu_indices(len(x), 1)
+    return float(np.linalg.norm(x[i] - x[j], axis=1).mean())
 
 
 def precision_recall(baseline: Sequence, current: Sequence, k: int = 3) -> tuple[float, float]:

@@ -122,6 +122,10 @@ def test_group_bootstrap_is_wider_than_one_that_treats_seeds_as_independent():
 def test_spread_is_the_mean_pairwise_distance():
     assert spread([[0, 0], [3, 4]]) == 5.0
     assert spread([[1, 1]] * 4) == 0.0 and spread([[1, 1]]) == 0.0
+    # greedy decoding repeats one output for every seed: its spread is zero, not rounding noise (which, divided
+    # by a baseline spread of the same noise, once made a diversity "regression" out of nothing)
+    vectors = np.random.default_rng(0).normal(size=(50, 384)) / 7
+    assert all(spread([v] * 4) == 0.0 for v in vectors)
 
 
 def test_precision_and_recall_see_quality_and_diversity_apart():
