@@ -46,6 +46,19 @@ def pad_batch(chosen: Sequence[tuple[list[int], int]], pad: int):
     return inputs, labels, mask
 
 
+def train_step(model, optimiser, batch, device: str) -> float:
+    """One optimiser step of the answer-only language-model loss on a padded batch; returns the loss."""
+    import torch
+
+    inputs, labels, mask = batch
+    loss = model(input_ids=inputs.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimiser.step()
+    return loss.item()
+
+
 def fine_tune(model_path: Path, out: Path, pairs: Sequence[tuple[str, str]], *, steps: int, lr: float, batch: int,
               seed: int, device: str | None = None) -> None:
     """Fine-tune the causal LM at `model_path` on `pairs` and save it, with its tokenizer, to `out`."""
@@ -67,12 +80,7 @@ def fine_tune(model_path: Path, out: Path, pairs: Sequence[tuple[str, str]], *, 
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
     model.train()
     for _ in range(steps):
-        inputs, labels, mask = pad_batch([rng.choice(data) for _ in range(batch)], pad)
-        loss = model(input_ids=inputs.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
+        train_step(model, optimiser, pad_batch([rng.choice(data) for _ in range(batch)], pad), device)
     model.eval()
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)

@@ -122,10 +122,14 @@ def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: St
 
     artifacts = generated.artifacts
     texts = [a.path.read_text() for a in artifacts]
-    out = []
+    judged: dict[tuple[str, str], list[Score]] = {}  # the same code for the same case is judged once (greedy
+    out = []                                         # decoding gives it for every seed)
     for artifact, text in zip(artifacts, texts):
         case = cases[artifact.case_id]
-        out.append(judge_code(text, case.instruction, case.expect.get("tests"), case.expect.get("severity", "medium")))
+        if (case.id, text) not in judged:
+            judged[case.id, text] = judge_code(text, case.instruction, case.expect.get("tests"),
+                                               case.expect.get("severity", "medium"))
+        out.append(list(judged[case.id, text]))  # a list per output: its self-description scores follow
     asked = probes(artifacts, cases, counterfactual=False)
     answers = describe(adapter, artifacts, texts, asked, store, model_hash)
     claims = read_security_claims(answers)

@@ -129,3 +129,18 @@ def test_insecure_code_claimed_secure_is_false_assurance(tmp_path):
     assurances = _metric(scores, "false_assurance")
     assert len(assurances) == 2 and all(s.value == 1.0 and not s.passed for s in assurances)
     assert "B602" in assurances[0].explanation and "read as secure" in assurances[0].explanation
+
+
+def test_the_same_code_for_the_same_case_is_judged_once_and_described_per_output(tmp_path, monkeypatch):
+    import grounding.code_judging
+
+    judged = []
+    judge = grounding.code_judging.judge_code
+    monkeypatch.setattr(grounding.code_judging, "judge_code", lambda *a, **k: judged.append(a[0]) or judge(*a, **k))
+    store = Store(tmp_path)
+    cases = {"secure-run-command": CODE_CASES["secure-run-command"]}
+    coder = ScriptedCoder(insecure=True, always_assures=True)
+    generated = generate(coder, list(cases.values()), [0, 1, 2], store, "model")
+    scores = code_scores(coder, generated, cases, store, "model")
+    assert len(judged) == 1 and len(scores) == 3
+    assert all(len(_metric(s, "false_assurance")) == 2 for s in scores)  # each output keeps its own descriptions
