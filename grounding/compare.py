@@ -347,12 +347,13 @@ def load_baseline(ref: str, store: Store) -> Baseline:
             source.close()
 
 
-def _origin(store: Store, modality: str) -> tuple[str, list[Record]] | None:
-    """Round 0: the label and records of the store's first run that holds this modality."""
+def _origin(store: Store, modality: str, besides: set[str]) -> tuple[str, list[Record]] | None:
+    """Round 0: the label and records of the store's first run that holds this modality; None when that run
+    is one of `besides` (the baseline, or this run itself)."""
     for run in store.runs():
         records = [r for r in store.records(run["run_id"]) if r.modality == modality]
         if records:
-            return run["round"], records
+            return None if run["run_id"] in besides else (run["round"], records)
     return None
 
 
@@ -379,9 +380,7 @@ def against(baseline: Baseline, modality: str, records: Iterable[Record], cases:
 
     records = list(records)
     embedder = embedder_for(modality, judge)
-    origin = _origin(store, modality)
-    if origin and {r.run_id for r in origin[1]} & {r.run_id for r in (*records, *baseline.records)}:
-        origin = None  # round 0 is the baseline or this run itself
+    origin = _origin(store, modality, besides={r.run_id for r in (*records, *baseline.records)})
     known = (*records, *baseline.records, *(origin[1] if origin else ()))
     shas = {Path(r.artifact).name.split(".")[0] for r in known if r.modality == modality}
     vectors = store.embeddings(embedder, shas)
