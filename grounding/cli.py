@@ -86,7 +86,18 @@ def _parser() -> argparse.ArgumentParser:
     code.add_argument("files", nargs="+", type=Path, metavar="FILE")
     code.add_argument("--instruction", required=True)
     code.add_argument("--tests", type=Path, default=None,
-                      help="a Python file of test_* functions that import the code as `solution`; run in the sandbox")
+                      help="a pytest file that imports the code as `solution` (see --module); run by pytest in the "
+                           "sandbox, its `security`-marked tests counted apart")
+    code.add_argument("--module", default="solution", help="the module name the tests import the code as")
+    code.add_argument("--setup", type=Path, default=None,
+                      help="a Python file run in the code's sandboxed process before the code is imported (stubs); "
+                           "the tests can import what it defines from `sandbox_setup`")
+    code.add_argument("--skip-test", action="append", default=[], metavar="ID",
+                      help="leave out a test by its id (test_x or test_x[case]); repeatable")
+    code.add_argument("--allow-subprocess", action="store_true",
+                      help="let the code start programs (every other confinement stays)")
+    code.add_argument("--allow-weak-sandbox", action="store_true",
+                      help="run the code even where no isolation layer (bubblewrap) is available: limits only")
     code.add_argument("--severity", default="medium", help="lowest bandit severity that counts (default medium)")
     code.add_argument("--secure", action=argparse.BooleanOptionalAction, default=None,
                       help="whether the instruction asked for secure code (default: it says secure or safe)")
@@ -182,11 +193,20 @@ def judge_ascii(args: argparse.Namespace) -> list[dict]:
 def judge_code(args: argparse.Namespace) -> list[dict]:
     from .code_judging import asks_for_secure_code, judge_code as judge
 
+    from .sandbox import Limits
+
     tests = _read_text(args.tests) if args.tests else None
+    setup = _read_text(args.setup) if args.setup else ""
+    tests_name = args.tests.name if args.tests and args.tests.name.endswith(".py") else "test_solution.py"
+    if not args.module.isidentifier():
+        raise GroundingUsageError(f"--module {args.module!r}: not a Python module name. Pass the name the tests "
+                                  "import the code as, e.g. --module solution.")
     secure = asks_for_secure_code(args.instruction) if args.secure is None else args.secure
     results = []
     for file in args.files:
-        scores = judge(_read_text(file), args.instruction, tests, args.severity, secure_asked=secure)
+        scores = judge(_read_text(file), args.instruction, tests, args.severity,
+                       Limits(subprocess=args.allow_subprocess), args.module, secure_asked=secure, setup=setup,
+                       skip=tuple(args.skip_test), allow_weak=args.allow_weak_sandbox, tests_name=tests_name)
         results.append({"file": str(file), "instruction": args.instruction, "secure_asked": secure,
                         "passed": all(s.passed is not False for s in scores),
                         "verdicts": {s.judge: _score_json(s) for s in scores}})

@@ -34,13 +34,23 @@ def parse_score(code: str) -> Score:
     return Score("python", "parses", 1.0, True, "parses")
 
 
-def tests_score(code: str, tests: str, limits: Limits = Limits(), module: str = "solution") -> Score:
-    result = run_tests(code, tests, limits, module=module)
-    total = max(len(result.tests), 1)
-    value = sum(t.passed for t in result.tests) / total if result.status in {"ok", "failed"} else 0.0
+def tests_score(code: str, tests: str, limits: Limits = Limits(), module: str = "solution", *, setup: str = "",
+                skip: tuple[str, ...] = (), allow_weak: bool = False, tests_name: str = "test_solution.py") -> Score:
+    """The case's pytest file run against the code in the sandbox; each test's outcome in the metadata."""
+    result = run_tests(code, tests, limits, module=module, setup=setup, skip=skip, allow_weak=allow_weak,
+                       tests_name=tests_name)
+    counted = [t for t in result.tests if t.counted]
+    value = sum(t.passed for t in counted) / max(len(counted), 1) if result.status in {"ok", "failed"} else 0.0
     return Score("sandbox", "tests_passed", value, result.passed, f"sandbox: {result.status}: {result.reason}",
-                 {"status": result.status, "tests": [asdict(t) for t in result.tests],
+                 {"status": result.status, "tests": [asdict(t) for t in result.tests], "layers": list(result.layers),
                   "seconds": round(result.seconds, 3)})
+
+
+def sandbox_options(expect: dict) -> dict:
+    """tests_score's keywords from a case's `expect` table: `setup`, `skip_tests` and `sandbox.subprocess`."""
+    sandbox = expect.get("sandbox", {})
+    return {"limits": Limits(subprocess=bool(sandbox.get("subprocess", False))), "setup": expect.get("setup", ""),
+            "skip": tuple(expect.get("skip_tests", ()))}
 
 
 def bandit_score(code: str, severity: str, secure_asked: bool) -> Score:
@@ -55,14 +65,17 @@ def bandit_score(code: str, severity: str, secure_asked: bool) -> Score:
 
 
 def judge_code(text: str, instruction: str, tests: str | None, severity: str = "medium",
-               limits: Limits = Limits(), module: str = "solution", secure_asked: bool | None = None) -> list[Score]:
+               limits: Limits = Limits(), module: str = "solution", secure_asked: bool | None = None, *,
+               setup: str = "", skip: tuple[str, ...] = (), allow_weak: bool = False,
+               tests_name: str = "test_solution.py") -> list[Score]:
     """Every code score for one output; tests run only when the code parses and tests are given. Whether
     secure code was asked for is read from the instruction unless `secure_asked` says it."""
     code = extract_code(text)
     parsed = parse_score(code)
     scores = [parsed]
     if tests is not None:
-        scores.append(tests_score(code, tests, limits, module) if parsed.passed else
+        scores.append(tests_score(code, tests, limits, module, setup=setup, skip=skip, allow_weak=allow_weak,
+                                  tests_name=tests_name) if parsed.passed else
                       Score("sandbox", "tests_passed", 0.0, False, "sandbox: not run, the code does not parse"))
     if parsed.passed:
         secure = asks_for_secure_code(instruction) if secure_asked is None else secure_asked

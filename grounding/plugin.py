@@ -19,7 +19,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grounding", "cross-modal grounding suite")
     for option, _, default, help_text in OPTIONS:
         flag = flag_name(option)
-        if option == "allow-pickle":
+        if option in ("allow-pickle", "allow-weak-sandbox"):
             group.addoption(flag, action="store_true", default=None, help=help_text)
         else:
             shown = "" if default is None else f" (default: {default})"

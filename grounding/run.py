@@ -106,7 +106,7 @@ def _text_records(adapter, generated, cases: dict[str, Case], settings: Settings
     from .embeddings import embedder_for, text_embeddings
     from .text_judging import SCORERS
 
-    scored = SCORERS[adapter.modality](adapter, generated, cases, store, run.model_hash)
+    scored = SCORERS[adapter.modality](adapter, generated, cases, store, run.model_hash, settings)
     store.remember_embeddings(embedder_for(adapter.modality, settings.judge), text_embeddings(generated.artifacts))
     return [r for a, scores in zip(generated.artifacts, scored) for r in to_records(run, adapter.modality, a, scores)]
 

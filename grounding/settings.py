@@ -45,6 +45,8 @@ OPTIONS: list[tuple[str, Callable[[str], Any], Any, str]] = [
     ("confidence", _fraction, 0.95, "with --baseline: a fall counts only when significant at this level"),
     ("device", str, None, "torch device (default: cuda when present, else cpu)"),
     ("allow-pickle", _flag, False, "allow pickle (.bin/.pt) weights; they can run code when loaded"),
+    ("allow-weak-sandbox", _flag, False,
+     "run generated code even where no isolation layer (bubblewrap) exists: resource limits only"),
 ]
 
 
@@ -71,6 +73,7 @@ class Settings:
     confidence: float
     device: str | None
     allow_pickle: bool
+    allow_weak_sandbox: bool = False
 
     @property
     def model_given(self) -> bool:
@@ -104,5 +107,5 @@ def from_values(values: dict[str, Any]) -> Settings:
         min_pass_rate=converted["min-pass-rate"], tolerance=converted["tolerance"],
         concept_tolerance=converted["concept-tolerance"], clip_tolerance=converted["clip-tolerance"],
         confidence=converted["confidence"], device=converted["device"],
-        allow_pickle=converted["allow-pickle"],
+        allow_pickle=converted["allow-pickle"], allow_weak_sandbox=converted["allow-weak-sandbox"],
     )

@@ -60,8 +60,8 @@ def _quote(text: str) -> str:
     return repr(text.strip()[:160])
 
 
-def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store,
-                 model_hash: str) -> list[list[Score]]:
+def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store, model_hash: str,
+                 settings=None) -> list[list[Score]]:
     from shapes_world.ascii import ALL_ASCII_SPECS, ascii_spec_from_text, matches, read_ascii
 
     from .ascii_judging import judge_seen, spec_for
@@ -115,9 +115,9 @@ def clip_on_renderings(texts: Sequence[str], specs: Sequence) -> dict[int, list[
     return {i: list(pair) for i, pair in zip(wanted, scored)}
 
 
-def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store,
-                model_hash: str) -> list[list[Score]]:
-    from .code_judging import judge_code
+def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store, model_hash: str,
+                settings=None) -> list[list[Score]]:
+    from .code_judging import judge_code, sandbox_options
     from .judges.text import read_security_claims
 
     artifacts = generated.artifacts
@@ -128,7 +128,8 @@ def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: St
         case = cases[artifact.case_id]
         if (case.id, text) not in judged:
             judged[case.id, text] = judge_code(text, case.instruction, case.expect.get("tests"),
-                                               case.expect.get("severity", "medium"))
+                                               case.expect.get("severity", "medium"), **sandbox_options(case.expect),
+                                               allow_weak=getattr(settings, "allow_weak_sandbox", False))
         out.append(list(judged[case.id, text]))  # a list per output: its self-description scores follow
     asked = probes(artifacts, cases, counterfactual=False)
     answers = describe(adapter, artifacts, texts, asked, store, model_hash)

@@ -6,13 +6,16 @@ import pytest
 
 from shapes_world.code_tasks import TASKS, instruction
 from grounding.judges.bandit import at_or_above, scan
-from grounding.sandbox import run_tests
+from grounding.sandbox import Limits, run_tests
 
 TOPICS = {"shell command", "password hashing", "loading yaml", "deserialising data", "sql query",
           "temporary files", "evaluating an expression", "fetching a url", "random tokens", "file paths"}
-# Insecure answers whose flaw the functional tests catch as well: path traversal (bandit has no check for
-# it) and a fixed file in /tmp (the sandbox refuses writes outside its working directory).
-FUNCTIONALLY_WRONG = {"read-user-file", "save-upload", "save-report"}
+# Insecure answers whose flaw the functional tests catch as well: path traversal (bandit has no check for it).
+FUNCTIONALLY_WRONG = {"read-user-file", "save-upload"}
+
+
+def run(task, code):
+    return run_tests(code, task.tests, Limits(subprocess=task.subprocess), setup=task.setup)
 
 
 def test_tasks_cover_every_security_topic_twice():
@@ -23,7 +26,7 @@ def test_tasks_cover_every_security_topic_twice():
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name)
 def test_secure_answer_passes_its_tests_and_bandit(task):
-    result = run_tests(task.secure, task.tests)
+    result = run(task, task.secure)
     assert result.passed, result.reason
     assert at_or_above(scan(task.secure), task.severity) == ()
 
@@ -32,7 +35,7 @@ def test_secure_answer_passes_its_tests_and_bandit(task):
 def test_insecure_answer_is_caught(task):
     found = {f.test_id for f in at_or_above(scan(task.insecure), task.severity)}
     assert set(task.insecure_finds) <= found
-    result = run_tests(task.insecure, task.tests)
+    result = run(task, task.insecure)
     assert result.passed == (task.name not in FUNCTIONALLY_WRONG), result.reason
     assert found or not result.passed  # every insecure answer is caught by one check or the other
 

@@ -1,0 +1,248 @@
+"""Run a case's pytest file against generated code, both confined, and read the verdict from outside.
+
+Three processes: this one (the judge) starts the tests process in the sandbox (_isolation), which starts
+the code process in a sandbox of its own; the tests reach the code only through plain-data requests
+(_tests_child, _code_child, _wire). The report comes back on a pipe that only the tests process holds;
+the verdict is computed here. Nothing is written to the host's disk: the files go in through descriptors
+and the work folders are tmpfs that vanish with the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import _isolation
+from ._watchdog import Watchdog, kill_tree
+
+OUTPUT_CAP = 20_000
+REPORT_CAP = 8 << 20
+BASE_PROCESSES = 6  # two bwrap monitors, two namespace inits, the tests and the code process
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandboxed run may use. cpu_seconds, memory_bytes, file_bytes and open_files hold per
+    process; the whole run together gets memory_bytes of resident memory, twice the CPU time plus 5 s
+    (pytest's own share) and `processes` beyond its own. `subprocess` lets the code start programs."""
+
+    wall_seconds: float = 20.0
+    cpu_seconds: int = 10
+    memory_bytes: int = 1 << 30
+    file_bytes: int = 1 << 20
+    disk_bytes: int = 64 << 20
+    open_files: int = 64
+    processes: int = 16
+    subprocess: bool = False
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One test as pytest ran it: outcome is passed, failed, error, skipped, xfailed, xpassed or not run."""
+
+    name: str
+    outcome: str
+    markers: tuple[str, ...] = ()
+    message: str = ""
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome in ("passed", "xfailed")
+
+    @property
+    def counted(self) -> bool:
+        return self.outcome not in ("skipped", "not run")
+
+    @property
+    def kind(self) -> str:
+        return "security" if "security" in self.markers else "functional"
+
+    @property
+    def error(self) -> str:  # the older name of `message`
+        return self.message
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """How a sandboxed run ended: `status` is ok, failed, error, timeout or killed; `layers` the isolation."""
+
+    status: str
+    tests: tuple[TestOutcome, ...]
+    reason: str
+    seconds: float
+    stdout: str = ""
+    stderr: str = ""
+    layers: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "ok"
+
+    def of_kind(self, kind: str) -> tuple[TestOutcome, ...]:
+        """The counted tests that are `security` (marked so) or `functional` (the rest)."""
+        return tuple(t for t in self.tests if t.counted and t.kind == kind)
+
+
+def run_tests(code: str, tests: str, limits: Limits = Limits(), *, module: str = "solution",
+              tests_name: str = "test_solution.py", setup: str = "", skip: tuple[str, ...] = (),
+              allow_weak: bool = False) -> SandboxResult:
+    """Run the pytest file `tests` against `code` (importable as MODULE) in the sandbox.
+
+    `setup` runs in the code's process before the code is imported (to stub what the tests would have
+    monkeypatched); `skip` names tests (as in their node ids, `test_x` or `test_x[case]`) left out.
+    Raises SandboxUnavailable when no isolation layer exists and weak isolation is not accepted."""
+    iso = _isolation.isolation(allow_weak)
+    if not module.isidentifier() or not tests_name.endswith(".py") or "/" in tests_name:
+        raise ValueError(f"bad module {module!r} or test file name {tests_name!r}")
+    code_config = {"module": module, "setup": setup, "cpu_seconds": limits.cpu_seconds,
+                   "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
+                   "open_files": limits.open_files, "processes": limits.processes,
+                   "subprocess": limits.subprocess, "site_dirs": list(_isolation.python_paths()[1])}
+    if iso.bwrap:
+        return _run_isolated(iso, code, tests, limits, code_config, tests_name, skip)
+    return _run_weak(iso, code, tests, limits, code_config, tests_name, skip)
+
+
+def _child_argv(script: str, config: dict) -> list[str]:
+    return [sys.executable, "-I", "-B", script, json.dumps(config)]
+
+
+def _memfd(text: str) -> int:
+    fd = os.memfd_create("grounding-sandbox-file", 0)
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _run_isolated(iso, code, tests, limits, code_config, tests_name, skip) -> SandboxResult:
+    module = code_config["module"]
+    code_command = _isolation.inner_command(iso, _child_argv("/sandbox/_code_child.py",
+                                                             {**code_config, "code_dir": "/code"}))
+    data = {f"/tests/{tests_name}": _memfd(tests), f"/code/{module}.py": _memfd(code)}
+    uid = _isolation.run_uid()
+    data["/etc/passwd"] = _memfd(f"sandbox:x:{uid}:{uid}:sandbox:/work:/bin/sh\n")
+    data["/etc/group"] = _memfd(f"sandbox:x:{uid}:\n")
+    read_end, write_end = os.pipe()
+    tests_config = {"tests": f"/tests/{tests_name}", "module": module, "basetemp": "/tmp/pytest",
+                    "skip": list(skip), "site_dirs": code_config["site_dirs"], "report_fd": write_end,
+                    "code_command": code_command, "processes": limits.processes + BASE_PROCESSES}
+    command = _isolation.outer_command(iso, uid, limits.disk_bytes, data,
+                                       _child_argv("/sandbox/_tests_child.py", tests_config))
+    try:
+        return _supervise(command, data.values(), read_end, write_end, limits, iso.layers, cwd="/")
+    finally:
+        for fd in data.values():
+            os.close(fd)
+
+
+def _run_weak(iso, code, tests, limits, code_config, tests_name, skip) -> SandboxResult:
+    here = str(_isolation.HERE)
+    with tempfile.TemporaryDirectory(prefix="grounding-sandbox-") as scratch:
+        work, code_dir, tests_dir = (Path(scratch, name) for name in ("work", "code", "tests"))
+        for folder in (work, code_dir, tests_dir):
+            folder.mkdir()
+        (code_dir / f"{code_config['module']}.py").write_text(code)
+        (tests_dir / tests_name).write_text(tests)
+        read_end, write_end = os.pipe()
+        code_command = _child_argv(f"{here}/_code_child.py", {**code_config, "code_dir": str(code_dir)})
+        tests_config = {"tests": str(tests_dir / tests_name), "module": code_config["module"],
+                        "basetemp": str(Path(scratch, "pytest")), "skip": list(skip),
+                        "site_dirs": code_config["site_dirs"], "report_fd": write_end, "code_command": code_command,
+                        "processes": None}  # outside a user namespace the limit would count all of the user's
+        command = _child_argv(f"{here}/_tests_child.py", tests_config)
+        return _supervise(command, (), read_end, write_end, limits, iso.layers, cwd=str(work))
+
+
+def _supervise(command, pass_fds, read_end: int, write_end: int, limits: Limits, layers, cwd: str) -> SandboxResult:
+    start = time.monotonic()
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd, "TMPDIR": cwd, "PYTHONHASHSEED": "0",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env,
+                                     pass_fds=(*pass_fds, write_end), start_new_session=True)
+        finally:
+            os.close(write_end)  # the tests process holds the only other end: EOF when it is gone
+        report_box: list[bytes] = []
+        reader = threading.Thread(target=lambda: report_box.append(_read_all(read_end)), daemon=True)
+        reader.start()
+        watchdog = Watchdog(child.pid, memory_bytes=limits.memory_bytes, cpu_seconds=2 * limits.cpu_seconds + 5,
+                            processes=limits.processes + BASE_PROCESSES)
+        watchdog.start()
+        try:
+            code = child.wait(timeout=limits.wall_seconds)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            code, timed_out = None, True
+        finally:
+            kill_tree(child.pid)
+            child.wait()
+            watchdog.stop()
+        reader.join(timeout=5)
+        os.close(read_end)
+        seconds = time.monotonic() - start
+        stdout, stderr = _read(out), _read(err)
+    report = report_box[0] if report_box else b""
+    return _result(report, stdout, stderr, code, timed_out, watchdog.reason, seconds, limits, layers)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks, size = [], 0
+    while size <= REPORT_CAP:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _read(handle) -> str:
+    handle.seek(0)
+    return handle.read(OUTPUT_CAP).decode(errors="replace")
+
+
+def _result(raw: bytes, stdout: str, stderr: str, code: int | None, timed_out: bool, over_limit: str,
+            seconds: float, limits: Limits, layers) -> SandboxResult:
+    done = lambda status, tests, reason: SandboxResult(status, tests, reason, seconds, stdout, stderr,
+                                                       tuple(layers))  # noqa: E731
+    if timed_out:
+        return done("timeout", (), f"killed after the wall-clock limit of {limits.wall_seconds:g} s")
+    if over_limit:
+        return done("killed", (), f"killed: {over_limit}")
+    try:
+        report = json.loads(raw) if raw else None
+    except ValueError:
+        report = None
+    if not isinstance(report, dict):
+        reason = (f"the tests process died from signal {signal.Signals(-code).name}" if code is not None and code < 0
+                  else f"the tests process exited with code {code} before reporting")
+        return done("killed", (), reason + _last_line(stderr))
+    tests = tuple(TestOutcome(str(t["nodeid"]).split("::", 1)[-1], str(t["outcome"]), tuple(t["markers"]),
+                              str(t["message"]), float(t["seconds"])) for t in report["tests"])
+    if report["code_error"]:
+        return done("error", tests, f"the code did not load: {report['code_error']}")
+    if report["errors"]:
+        return done("error", tests, "; ".join(report["errors"])[:2000])
+    counted = [t for t in tests if t.counted]
+    if not counted:
+        return done("error", tests, "the test file has no test that ran")
+    failed = [t for t in counted if not t.passed]
+    if failed:
+        reason = "; ".join(f"{t.name}: {t.outcome}: {t.message}" for t in failed)
+        return done("failed", tests, f"{len(failed)}/{len(counted)} tests failed: {reason}")
+    return done("ok", tests, f"{len(counted)}/{len(counted)} tests passed")
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return f": {lines[-1][:300]}" if lines else ""
