@@ -126,7 +126,7 @@ def _system() -> list[str]:
     return args
 
 
-def _env(uid: int) -> list[str]:
+def _env() -> list[str]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/work", "TMPDIR": "/tmp",
            "USER": "sandbox", "LOGNAME": "sandbox", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
@@ -142,7 +142,7 @@ def namespaces(uid: int, *, user: bool) -> list[str]:
 def outer_command(iso: Isolation, uid: int, disk_bytes: int, data: dict[str, int], argv: list[str]) -> list[str]:
     """The tests process's sandbox: `data` maps a path inside to a descriptor whose content it gets."""
     shown, _ = python_paths()
-    args = [iso.bwrap, *namespaces(uid, user=not iso.as_root), *_env(uid),
+    args = [iso.bwrap, *namespaces(uid, user=not iso.as_root), *_env(),
             "--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/work",
             "--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/tmp",
             *_system(), *_binds(shown), "--proc", "/proc", "--dev", "/dev"]
@@ -162,7 +162,7 @@ def outer_command(iso: Isolation, uid: int, disk_bytes: int, data: dict[str, int
 def inner_command(iso: Isolation, argv: list[str]) -> list[str]:
     """The code process's sandbox, started from inside the tests' one: the shared work folders, no more."""
     shown, _ = python_paths()
-    return [iso.bwrap, *namespaces(run_uid(), user=True), "--disable-userns", *_env(0), "--bind", "/work", "/work",
+    return [iso.bwrap, *namespaces(run_uid(), user=True), "--disable-userns", *_env(), "--bind", "/work", "/work",
             "--bind", "/tmp", "/tmp", *_system(), *_binds(shown), "--dev", "/dev", "--ro-bind", "/code", "/code",
             "--ro-bind", "/sandbox", "/sandbox",
             "--chdir", "/work", *argv]
