@@ -100,7 +100,7 @@ def python_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(p for p in top if not p.startswith("/usr/")), tuple(sites)
 
 
-def _binds(paths, option: str = "--ro-bind") -> list[str]:
+def _binds(paths) -> list[str]:
     """Bind each path at its own place, its parent folders created traversable (bwrap makes them 0700 as root)."""
     args, made = [], {"/", "/usr", "/work", "/tmp"}
     for path in paths:
@@ -109,7 +109,7 @@ def _binds(paths, option: str = "--ro-bind") -> list[str]:
             if parent not in made:
                 args += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
-        args += [option, path, path]
+        args += ["--ro-bind", path, path]
     return args
 
 
@@ -128,8 +128,7 @@ def _system() -> list[str]:
 
 def _env() -> list[str]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/work", "TMPDIR": "/tmp",
-           "USER": "sandbox", "LOGNAME": "sandbox", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+           "USER": "sandbox", "LOGNAME": "sandbox", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     return ["--clearenv"] + [arg for key, value in env.items() for arg in ("--setenv", key, value)]
 
 

@@ -66,10 +66,6 @@ class TestOutcome:
     def kind(self) -> str:
         return "security" if "security" in self.markers else "functional"
 
-    @property
-    def error(self) -> str:  # the older name of `message`
-        return self.message
-
 
 @dataclass(frozen=True)
 class SandboxResult:
@@ -123,6 +119,13 @@ def _memfd(text: str) -> int:
     return fd
 
 
+def _tests_config(tests: str, basetemp: str, code_config: dict, code_command: list[str], skip, report_fd: int, *,
+                  processes: int | None) -> dict:
+    return {"tests": tests, "module": code_config["module"], "basetemp": basetemp, "skip": list(skip),
+            "site_dirs": code_config["site_dirs"], "report_fd": report_fd, "code_command": code_command,
+            "processes": processes}
+
+
 def _run_isolated(iso, code, tests, limits, code_config, tests_name, skip) -> SandboxResult:
     module = code_config["module"]
     code_command = _isolation.inner_command(iso, _child_argv("/sandbox/_code_child.py",
@@ -132,9 +135,8 @@ def _run_isolated(iso, code, tests, limits, code_config, tests_name, skip) -> Sa
     data["/etc/passwd"] = _memfd(f"sandbox:x:{uid}:{uid}:sandbox:/work:/bin/sh\n")
     data["/etc/group"] = _memfd(f"sandbox:x:{uid}:\n")
     read_end, write_end = os.pipe()
-    tests_config = {"tests": f"/tests/{tests_name}", "module": module, "basetemp": "/tmp/pytest",
-                    "skip": list(skip), "site_dirs": code_config["site_dirs"], "report_fd": write_end,
-                    "code_command": code_command, "processes": limits.processes + BASE_PROCESSES}
+    tests_config = _tests_config(f"/tests/{tests_name}", "/tmp/pytest", code_config, code_command, skip, write_end,
+                                 processes=limits.processes + BASE_PROCESSES)
     command = _isolation.outer_command(iso, uid, limits.disk_bytes, data,
                                        _child_argv("/sandbox/_tests_child.py", tests_config))
     try:
@@ -154,10 +156,9 @@ def _run_weak(iso, code, tests, limits, code_config, tests_name, skip) -> Sandbo
         (tests_dir / tests_name).write_text(tests)
         read_end, write_end = os.pipe()
         code_command = _child_argv(f"{here}/_code_child.py", {**code_config, "code_dir": str(code_dir)})
-        tests_config = {"tests": str(tests_dir / tests_name), "module": code_config["module"],
-                        "basetemp": str(Path(scratch, "pytest")), "skip": list(skip),
-                        "site_dirs": code_config["site_dirs"], "report_fd": write_end, "code_command": code_command,
-                        "processes": None}  # outside a user namespace the limit would count all of the user's
+        # no process limit: outside a user namespace it would count all of the user's processes
+        tests_config = _tests_config(str(tests_dir / tests_name), str(Path(scratch, "pytest")), code_config,
+                                     code_command, skip, write_end, processes=None)
         command = _child_argv(f"{here}/_tests_child.py", tests_config)
         return _supervise(command, (), read_end, write_end, limits, iso.layers, cwd=str(work))
 
@@ -165,7 +166,7 @@ def _run_weak(iso, code, tests, limits, code_config, tests_name, skip) -> Sandbo
 def _supervise(command, pass_fds, read_end: int, write_end: int, limits: Limits, layers, cwd: str) -> SandboxResult:
     start = time.monotonic()
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd, "TMPDIR": cwd, "PYTHONHASHSEED": "0",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+           "PYTHONDONTWRITEBYTECODE": "1"}  # the tests process switches pytest's plugin autoload off itself
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env,
