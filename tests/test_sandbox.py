@@ -267,6 +267,15 @@ def test_pytest_fixtures_parametrize_and_markers_run_with_per_test_outcomes():
     assert all(t.passed for t in unsafe.of_kind("functional"))
 
 
+def test_tests_and_code_see_the_shared_folders_files_as_owned_by_the_same_user():
+    code = ("import os, pwd\n\ndef owner(path):\n    stat = os.stat(path)\n"
+            "    return stat.st_uid == os.getuid(), pwd.getpwuid(stat.st_uid).pw_name\n")
+    tests = ("import os, pwd\nfrom solution import owner\n\ndef test_owner(tmp_path):\n    (tmp_path / 'a').write_text('x')\n"
+             "    assert owner(str(tmp_path / 'a')) == (True, pwd.getpwuid(os.getuid()).pw_name)\n")
+    result = run(code, tests)
+    assert result.status == "ok", result.reason
+
+
 def test_tests_can_be_skipped_by_id():
     result = run(UNSAFE, PYTEST_FILE, skip=("test_refuses_traversal",))
     assert result.status == "ok" and "test_refuses_traversal" not in {t.name for t in result.tests}

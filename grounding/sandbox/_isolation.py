@@ -158,10 +158,10 @@ def outer_command(iso: Isolation, uid: int, disk_bytes: int, data: dict[str, int
     return args + argv
 
 
-def inner_command(iso: Isolation, argv: list[str]) -> list[str]:
-    """The code process's sandbox, started from inside the tests' one: the shared work folders, no more."""
+def inner_command(iso: Isolation, uid: int, argv: list[str]) -> list[str]:
+    """The code process's sandbox, started from inside the tests' one: the shared work folders, no more. It has
+    the tests' uid inside, so that both see the files of the shared folders as their own ("sandbox")."""
     shown, _ = python_paths()
-    return [iso.bwrap, *namespaces(run_uid(), user=True), "--disable-userns", *_env(), "--bind", "/work", "/work",
-            "--bind", "/tmp", "/tmp", *_system(), *_binds(shown), "--dev", "/dev", "--ro-bind", "/code", "/code",
-            "--ro-bind", "/sandbox", "/sandbox",
-            "--chdir", "/work", *argv]
+    return [iso.bwrap, *namespaces(uid, user=True), "--disable-userns", *_env(), "--bind", "/work", "/work",
+            "--bind", "/tmp", "/tmp", *_system(), "--ro-bind", "/etc", "/etc", *_binds(shown), "--dev", "/dev",
+            "--ro-bind", "/code", "/code", "--ro-bind", "/sandbox", "/sandbox", "--chdir", "/work", *argv]

@@ -128,10 +128,10 @@ def _tests_config(tests: str, basetemp: str, code_config: dict, code_command: li
 
 def _run_isolated(iso, code, tests, limits, code_config, tests_name, skip) -> SandboxResult:
     module = code_config["module"]
-    code_command = _isolation.inner_command(iso, _child_argv("/sandbox/_code_child.py",
-                                                             {**code_config, "code_dir": "/code"}))
-    data = {f"/tests/{tests_name}": _memfd(tests), f"/code/{module}.py": _memfd(code)}
     uid = _isolation.run_uid()
+    code_command = _isolation.inner_command(iso, uid, _child_argv("/sandbox/_code_child.py",
+                                                                  {**code_config, "code_dir": "/code"}))
+    data = {f"/tests/{tests_name}": _memfd(tests), f"/code/{module}.py": _memfd(code)}
     data["/etc/passwd"] = _memfd(f"sandbox:x:{uid}:{uid}:sandbox:/work:/bin/sh\n")
     data["/etc/group"] = _memfd(f"sandbox:x:{uid}:\n")
     read_end, write_end = os.pipe()

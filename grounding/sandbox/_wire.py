@@ -43,8 +43,9 @@ def encode(value, depth: int = 0):
         return {"$": "dict", "v": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
     if isinstance(value, pathlib.PurePath):
         return {"$": "path", "v": str(value)}
-    raise WireError(f"a value of type {kind.__module__}.{kind.__qualname__} cannot leave the sandboxed code "
-                    f"(only None, bool, int, float, str, bytes, lists, tuples, sets, dicts and paths can)")
+    raise WireError(f"a value of type {kind.__module__}.{kind.__qualname__} cannot cross between the tests and the "
+                    f"sandboxed code (only None, bool, int, float, str, bytes, lists, tuples, sets, dicts and paths "
+                    f"can)")
 
 
 def decode(data, depth: int = 0):
