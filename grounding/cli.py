@@ -5,11 +5,13 @@
     grounding judge code --instruction "Write secure code that ..." --tests test_solution.py solution.py
     grounding history --store .grounding/ [--json] [--plots DIR]
     grounding report --store .grounding/ [--run ROUND] [--baseline REF] [--html FILE] [--markdown FILE]
+    grounding store check --store .grounding/ [--json]
     grounding selftrain --model PATH --rounds N --workdir DIR [--fresh SHARE] [--images N] [--texts N] [--steps N]
 
 `judge` prints one JSON object per file (a JSON list). Exit status: 0 when every file passes (report: no
-significant regression; selftrain: the gate held every round), 1 when one fails (report: a significant
-regression; selftrain: the gate stopped the run), 2 on bad input.
+significant regression; store check: nothing wrong; selftrain: the gate held every round), 1 when one fails
+(report: a significant regression; store check: a problem found; selftrain: the gate stopped the run), 2 on
+bad input.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from .errors import GroundingUsageError
@@ -65,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="a case file for the gate, used for the modality it names (repeatable; default: the "
                            "suites' own)")
     loop.add_argument("--device", default=None)
+    store = commands.add_parser("store", help="look after a result store")
+    store_commands = store.add_subparsers(dest="store_command", required=True)
+    check = store_commands.add_parser("check", help="the database's integrity; missing, damaged and orphaned "
+                                                    "artifacts (changes nothing)")
+    check.add_argument("--store", type=Path, default=Path(".grounding"), help="the result store (default .grounding/)")
+    check.add_argument("--json", action="store_true", help="print JSON instead of text")
     judge = commands.add_parser("judge", help="judge existing outputs against an instruction")
     kinds = judge.add_subparsers(dest="kind", required=True)
     image = kinds.add_parser("image", help="judge image files")
@@ -104,32 +113,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_images(files: list[Path]) -> list:
-    from PIL import Image, UnidentifiedImageError
+def _expect(text: str | None, modality: str, example: str, required: str | None = None) -> dict | None:
+    """An --expect value: a JSON object the modality's judges can read, or a one-paragraph error."""
+    from .expectations import expect_problem
 
-    images = []
-    for file in files:
-        try:
-            images.append(Image.open(file).convert("RGB"))
-        except (OSError, UnidentifiedImageError) as err:
-            raise GroundingUsageError(f"{file}: cannot read it as an image ({err}). Pass PNG or JPEG files.") from None
-    return images
+    if text is None:
+        return None
+    try:
+        expect = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        problem = f"not JSON ({err})"
+    else:
+        problem = expect_problem(modality, expect)
+        if problem is None and required and required not in expect:
+            problem = f"`{required}` is missing"
+    if problem:
+        raise GroundingUsageError(f"--expect {text}: {problem}. Pass a JSON object, e.g. --expect '{example}'.")
+    return expect
 
 
 def judge_image(args: argparse.Namespace) -> list[dict]:
     from .judges import shapes_oracle
     from .judges.clip import CLIPSCORE_SCALE, load_clip_judge, score_images
 
-    expect = None
-    if args.expect:
-        try:
-            expect = json.loads(args.expect)
-            if not isinstance(expect, dict) or not shapes_oracle.applies(expect):
-                raise ValueError
-        except ValueError:
-            raise GroundingUsageError(f"--expect {args.expect}: not a JSON object with a non-empty `things` list, "
-                                      f"e.g. '{{\"things\": [{{\"colour\": \"red\", \"shape\": \"circle\"}}]}}'.") from None
-    images = _open_images(args.files)
+    expect = _expect(args.expect, "text-to-image", '{"things": [{"colour": "red", "shape": "circle"}]}',
+                     required="things")
+    from .images import open_image
+
+    images = [open_image(file) for file in args.files]
     judge = load_clip_judge(args.judge, device=args.device)
     scored = score_images(judge, images, [args.instruction] * len(images), [tuple(args.contrast)] * len(images))
     results = []
@@ -163,12 +174,8 @@ def _score_json(score) -> dict:
 def judge_ascii(args: argparse.Namespace) -> list[dict]:
     from .ascii_judging import judge_ascii as judge, spec_for
 
-    try:
-        expect = json.loads(args.expect) if args.expect else None
-        spec = spec_for(args.instruction, expect)
-    except (ValueError, TypeError, AttributeError):
-        raise GroundingUsageError(f"--expect {args.expect}: not a JSON object with shape/size/style or scene keys, "
-                                  f"e.g. '{{\"shape\": \"square\", \"size\": \"small\"}}'.") from None
+    expect = _expect(args.expect, "ascii-art", '{"shape": "square", "size": "small", "style": "outlined"}')
+    spec = spec_for(args.instruction, expect)
     if spec is None:
         raise GroundingUsageError(f"--instruction {args.instruction!r} names no shape or scene of the shapes world "
                                   f"(circle, square, triangle, smiley face, house, arrow pointing left/right); "
@@ -221,36 +228,77 @@ def show_history(args: argparse.Namespace) -> int:
     if args.plots:
         from .plots import history_png
 
-        _writable(args.plots / "x")
+        _output_folder(args.plots, "--plots")
         for modality in sorted({r.modality for r in rows}):
-            (args.plots / f"history-{modality}.png").write_bytes(history_png(rows, modality))
+            _write(args.plots / f"history-{modality}.png", history_png(rows, modality), "--plots")
     return 0
 
 
-def _writable(path: Path) -> None:
+def _output_folder(path: Path, flag: str) -> None:
+    """A folder outputs go into: created when missing; checked before any work starts."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise GroundingUsageError(f"{path.parent}: cannot create this folder ({err}). Pass a writable path.") from None
+        raise GroundingUsageError(f"{flag} {path}: cannot create this folder ({err}). Pass a folder this user "
+                                  f"can write to.") from None
+
+
+def _output_file(path: Path, flag: str) -> None:
+    """A file an output goes to: absent or a regular file, in a folder that exists or can be made."""
+    if path.exists() and not path.is_file():
+        raise GroundingUsageError(f"{flag} {path}: this is a folder or a device, not a file. Pass the path of a "
+                                  f"file to write, e.g. {flag} report.html.")
+    _output_folder(path.parent, flag)
+
+
+def _write(path: Path, data: bytes, flag: str, *, append: bool = False) -> None:
+    """Write an output whole (through a temporary file beside it), or append to it; a one-paragraph error."""
+    temporary = None
+    try:
+        if append:
+            with path.open("ab") as handle:
+                handle.write(data)
+        else:
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)  # as an ordinary new file would be, not mkstemp's 0600
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+            temporary = None
+    except OSError as err:
+        raise GroundingUsageError(f"{flag} {path}: could not write it ({err}). Pass a path on a disk with room "
+                                  f"that this user can write to.") from None
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def write_report(args: argparse.Namespace) -> int:
     from .html_report import render
     from .run_report import gather, markdown
 
-    report = gather(args.store, args.run, args.baseline)
-    for target in (args.html, args.markdown):
+    for flag, target in (("--html", args.html), ("--markdown", args.markdown)):
         if target is not None:
-            _writable(target)
-    args.html.write_text(render(report))
+            _output_file(target, flag)
+    report = gather(args.store, args.run, args.baseline)
+    _write(args.html, render(report).encode(), "--html")
     summary = markdown(report)
     if args.markdown is None:
         print(summary)
-    else:
-        with args.markdown.open("a") as handle:  # a CI job summary file is appended to
-            handle.write(summary)
+    else:  # a CI job summary file is appended to
+        _write(args.markdown, summary.encode(), "--markdown", append=True)
     print(f"grounding: report written to {args.html}", file=sys.stderr)
     return 0 if report.passed else 1
+
+
+def check_store(args: argparse.Namespace) -> int:
+    from .store import check_store as check
+
+    found = check(args.store)
+    print(json.dumps(found.as_json(), indent=2) if args.json else "\n".join(found.lines()))
+    return 0 if found.healthy else 1
 
 
 def run_selftrain(args: argparse.Namespace) -> int:
@@ -284,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             return write_report(args)
         if args.command == "selftrain":
             return run_selftrain(args)
+        if args.command == "store":
+            return check_store(args)
         results = commands[args.kind](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)

@@ -20,7 +20,7 @@ import numpy as np
 from .drift import (Interval, MMDTest, cmmd, holm, mcnemar_exact, paired_bootstrap, precision_recall, sign_flip_test,
                     spread)
 from .errors import GroundingUsageError
-from .store import Store
+from .store import Store, artifact_sha
 from .types import Case, Record
 
 POWER = 0.8  # the minimum detectable effect is the fall this run would detect with 80% probability
@@ -189,7 +189,7 @@ def _outputs(records: Iterable[Record]) -> dict[tuple[str, int], _Output]:
         if r.judge.endswith("-control"):
             continue
         key = (r.case_id, r.seed)
-        artifacts[key] = Path(r.artifact).name.split(".")[0]
+        artifacts[key] = artifact_sha(r.artifact)
         if r.passed is None:
             scores[key][r.metric] = r.value
         else:  # a judge may give one metric twice (e.g. bias probed two ways): the output passes only if both do
@@ -331,7 +331,7 @@ class Baseline:
 def load_baseline(ref: str, store: Store) -> Baseline:
     """A run id or round label in this store (its latest run), or another store folder (its latest run)."""
     other = Path(ref).expanduser()
-    source = Store(other) if (other / "grounding.sqlite").is_file() else store
+    source = Store(other, writable=False, option="--baseline") if (other / "grounding.sqlite").is_file() else store
     try:
         run_id = source.find_run(ref) if source is store else (source.runs() or [{}])[-1].get("run_id")
         if run_id is None:
@@ -382,10 +382,10 @@ def against(baseline: Baseline, modality: str, records: Iterable[Record], cases:
     embedder = embedder_for(modality, judge)
     origin = _origin(store, modality, besides={r.run_id for r in (*records, *baseline.records)})
     known = (*records, *baseline.records, *(origin[1] if origin else ()))
-    shas = {Path(r.artifact).name.split(".")[0] for r in known if r.modality == modality}
+    shas = {artifact_sha(r.artifact) for r in known if r.modality == modality}
     vectors = store.embeddings(embedder, shas)
     if baseline.root.resolve() != store.root.resolve():
-        other = Store(baseline.root)
+        other = Store(baseline.root, writable=False, option="--baseline")
         try:
             vectors |= other.embeddings(embedder, shas - vectors.keys())
         finally:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .adapters import Adapter
-from .store import Store
+from .store import Store, artifact_ref
 from .types import Artifact, Case, Record, Score
 
 
@@ -65,4 +65,4 @@ def cached_outputs(adapter: Adapter, jobs: Sequence[tuple[str, str, int]],
 
 def to_records(run: RunInfo, modality: str, artifact: Artifact, scores: Sequence[Score]) -> list[Record]:
     return [Record(run.run_id, run.round, run.model_hash, modality, artifact.case_id, artifact.seed, s.judge,
-                   s.metric, s.value, s.passed, str(artifact.path), s.explanation) for s in scores]
+                   s.metric, s.value, s.passed, artifact_ref(artifact.path), s.explanation) for s in scores]

@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import fmean
 
-from .errors import GroundingUsageError
 from .report import self_description
 from .store import Store
 from .types import Case, Record
@@ -57,10 +56,7 @@ def _metrics(records: list[Record]) -> dict[str, float]:
 def history(store_root: str | Path) -> list[HistoryRow]:
     """Every run in the store, oldest first, with each modality's headline metrics."""
     root = Path(store_root)
-    if not (root / "grounding.sqlite").is_file():
-        raise GroundingUsageError(f"--store {root}: no grounding.sqlite there. Pass the folder that "
-                                  f"`pytest suites/ --grounding-store DIR` wrote (default .grounding/).")
-    store = Store(root)
+    store = Store(root, writable=False, option="--store")
     try:
         rows = []
         for run in store.runs():

@@ -13,8 +13,11 @@ from html import escape
 from pathlib import Path
 
 from .compare import ModalityComparison
+from .errors import GroundingUsageError
+from .images import open_image
 from .plots import history_png
 from .run_report import RunReport
+from .store import ArtifactProblem, read_verified
 from .types import Record
 
 CASES_SHOWN = 12  # per modality: the cases that fell furthest
@@ -26,26 +29,26 @@ td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}.
 .why{font-size:12px;color:#555;max-width:40em}h2{border-bottom:1px solid #ccc}"""
 
 
-def _artifact(record: Record, store: Path) -> Path:
-    path = Path(record.artifact)
-    return path if path.is_file() else store / "artifacts" / path.name[:2] / path.name
-
-
 def _output_html(record: Record, store: Path) -> str:
-    path = _artifact(record, store)
-    if not path.is_file():
-        return f"<em>artifact missing: {escape(path.name)}</em>"
-    if path.suffix == ".png":
+    """The record's output, read from inside its store and checked against its hash, or why it is not shown."""
+    name = Path(record.artifact).name
+    try:
+        data = read_verified(store, record.artifact)
+        if name.endswith(".png"):
+            image = open_image(data, name)
+    except (ArtifactProblem, GroundingUsageError) as problem:
+        return f"<em>output not shown: {escape(str(problem))}</em>"
+    if name.endswith(".png"):
         from PIL import Image
 
-        image = Image.open(path).convert("RGB")
         scale = THUMBNAIL / max(image.size)
-        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.NEAREST)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.NEAREST)
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
-        data = base64.b64encode(buffer.getvalue()).decode()
-        return f'<img src="data:image/png;base64,{data}" alt="{escape(path.name)}">'
-    lines = path.read_text(errors="replace").split("\n")
+        encoded = base64.b64encode(buffer.getvalue()).decode()
+        return f'<img src="data:image/png;base64,{encoded}" alt="{escape(name)}">'
+    lines = data.decode("utf-8", errors="replace").split("\n")
     more = f"\n... ({len(lines) - TEXT_LINES} more lines)" if len(lines) > TEXT_LINES else ""
     return f"<pre>{escape(chr(10).join(lines[:TEXT_LINES]) + more)}</pre>"
 
@@ -85,7 +88,7 @@ def _comparison_html(report: RunReport, comparison: ModalityComparison) -> str:
         case = cases.get(change.case_id)
         seeds = sorted({s for c, s in now if c == change.case_id} & {s for c, s in before if c == change.case_id})
         cells = "".join(
-            f"<tr><td>seed {seed}</td><td>{_output_html(before[change.case_id, seed][0], report.store)}"
+            f"<tr><td>seed {seed}</td><td>{_output_html(before[change.case_id, seed][0], report.baseline_store)}"
             f"{_why(before[change.case_id, seed])}</td><td>{_output_html(now[change.case_id, seed][0], report.store)}"
             f"{_why(now[change.case_id, seed])}</td></tr>" for seed in seeds)
         blocks.append(f"<h4 class=\"{'bad' if change.regressed else ''}\">{escape(change.case_id)}: "

@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from .images import open_image
 from .judges import shapes_oracle
 from .judges.clip import ClipJudge, score_images
 from .types import Artifact, Case, Score
@@ -18,7 +19,7 @@ CONTROL_JUDGE = "clip-control"
 
 def judge_images(judge: ClipJudge, artifacts: Sequence[Artifact], cases: dict[str, Case]) -> list[list[Score]]:
     """All scores for each artifact, in order."""
-    images = [Image.open(a.path).convert("RGB") for a in artifacts]
+    images = [open_image(a.path, f"the output for case {a.case_id}, seed {a.seed} ({a.path})") for a in artifacts]
     chosen = [cases[a.case_id] for a in artifacts]
     clip = []
     for start in range(0, len(images), 256):

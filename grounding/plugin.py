@@ -13,6 +13,8 @@ from .settings import OPTIONS, Settings, flag_name, from_values, ini_name
 
 SETTINGS = pytest.StashKey[Settings]()
 STATE = pytest.StashKey["object"]()
+BASELINE = pytest.StashKey["object"]()
+GROUNDING_FIXTURES = ("grounding_results", "grounding_store")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,6 +59,26 @@ def pytest_make_collect_report(collector: pytest.Collector):
     return report
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any test runs: a result store or a baseline that cannot be used is one usage error (exit 4)."""
+    if not any(item.get_closest_marker("grounding") or set(GROUNDING_FIXTURES) & set(getattr(item, "fixturenames", ()))
+               for item in session.items):
+        return
+    from .compare import load_baseline
+    from .store import Store
+
+    settings = session.config.stash[SETTINGS]
+    try:
+        store = Store(settings.store)
+        try:
+            session.config.stash[BASELINE] = load_baseline(settings.baseline, store) if settings.baseline else None
+        finally:
+            store.close()
+    except GroundingUsageError as err:
+        raise pytest.UsageError(str(err)) from None
+
+
 @pytest.fixture(scope="session")
 def grounding_settings(pytestconfig: pytest.Config) -> Settings:
     """This run's settings (flags, else ini values, else defaults)."""
@@ -86,7 +108,8 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     computed: dict[str, ModalityResults] = {}
     settings = grounding_settings
     try:
-        baseline = load_baseline(settings.baseline, grounding_store) if settings.baseline else None
+        baseline = config.stash[BASELINE] if BASELINE in config.stash else \
+            load_baseline(settings.baseline, grounding_store) if settings.baseline else None
     except GroundingUsageError as err:
         pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
 
@@ -127,11 +150,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from .store import Store
 
     settings = session.config.stash[SETTINGS]
-    store = Store(settings.store)
     try:
-        state.save(store, settings)
-    finally:
-        store.close()
+        store = Store(settings.store)
+        try:
+            state.save(store, settings)
+        finally:
+            store.close()
+    except GroundingUsageError as err:  # e.g. the store was removed or made read-only during the run
+        session.config.stash[STATE] = None
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        session.config.get_terminal_writer().line(f"grounding: this run was not saved. {err}", red=True)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:

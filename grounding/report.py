@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -41,11 +40,11 @@ def self_description(records: list[Record]) -> dict[str, tuple[float, int]]:
 
 
 def summary_lines(store_root: Path, run_id: str) -> list[str]:
-    store = Store(store_root)
+    store = Store(store_root, writable=False)
     try:
         run = next(r for r in store.runs() if r["run_id"] == run_id)
         records = store.records(run_id)
-        settings = json.loads(run["settings"])
+        settings = run["settings"]
         comparisons = (compare_runs(store, run_id, settings["baseline"], Thresholds(**settings["thresholds"]),
                                     settings.get("judge"))
                        if settings.get("baseline") else [])

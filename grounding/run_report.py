@@ -6,7 +6,6 @@ pull-request comment.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ class RunReport:
     baseline_records: tuple[Record, ...]
     cases: dict[str, dict[str, Case]]
     comparisons: tuple[ModalityComparison, ...]
+    baseline_store: Path | None = None  # the folder holding the baseline's artifacts (this store, or another)
 
     @property
     def passed(self) -> bool:
@@ -41,7 +41,7 @@ def gather(store_root: str | Path, run: str | None = None, baseline: str | None 
     first run), read from the store."""
     root = Path(store_root)
     rows = tuple(history(root))  # raises the usage error for a missing store
-    store = Store(root)
+    store = Store(root, writable=False, option="--store")
     try:
         runs = store.runs()
         if not runs:
@@ -52,7 +52,7 @@ def gather(store_root: str | Path, run: str | None = None, baseline: str | None 
             raise GroundingUsageError(f"--run {run}: no run with that id or round label in {root} (rounds: "
                                       f"{', '.join(dict.fromkeys(r['round'] for r in runs))}).")
         info = next(r for r in runs if r["run_id"] == run_id)
-        settings = json.loads(info["settings"])
+        settings = info["settings"]
         baseline = baseline or settings.get("baseline") or (runs[0]["run_id"] if runs[0]["run_id"] != run_id else None)
         thresholds = Thresholds(**settings["thresholds"]) if "thresholds" in settings else Thresholds()
         records = store.records(run_id)
@@ -61,7 +61,7 @@ def gather(store_root: str | Path, run: str | None = None, baseline: str | None 
         comparisons = tuple(against(before, m, records, c, store, thresholds, settings.get("judge"))
                             for m, c in sorted(cases.items())) if before else ()
         return RunReport(root, {**info, "settings": settings}, baseline, rows, tuple(records),
-                         before.records if before else (), cases, comparisons)
+                         before.records if before else (), cases, comparisons, before.root if before else None)
     finally:
         store.close()
 

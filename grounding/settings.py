@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -13,8 +14,15 @@ from .errors import GroundingUsageError
 
 def _fraction(text: str) -> float:
     value = float(text)
-    if not 0.0 <= value <= 1.0:
+    if not 0.0 <= value <= 1.0:  # NaN fails too
         raise ValueError("must lie between 0 and 1")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError("must be a finite number of at least 0")
     return value
 
 
@@ -41,7 +49,7 @@ OPTIONS: list[tuple[str, Callable[[str], Any], Any, str]] = [
     ("tolerance", _fraction, 0.25, "with --baseline: largest allowed fall of a case's pass rate"),
     ("concept-tolerance", _fraction, 0.05,
      "with --baseline: largest allowed fall of the share of passing outputs of a modality, concept or judge"),
-    ("clip-tolerance", float, 0.1, "with --baseline: largest allowed fall of a mean CLIPScore (case or slice)"),
+    ("clip-tolerance", _tolerance, 0.1, "with --baseline: largest allowed fall of a mean CLIPScore (case or slice)"),
     ("confidence", _fraction, 0.95, "with --baseline: a fall counts only when significant at this level"),
     ("device", str, None, "torch device (default: cuda when present, else cpu)"),
     ("allow-pickle", _flag, False, "allow pickle (.bin/.pt) weights; they can run code when loaded"),
@@ -95,7 +103,7 @@ def from_values(values: dict[str, Any]) -> Settings:
             continue
         try:
             converted[option] = kind(raw)
-        except ValueError as err:
+        except (ValueError, TypeError, OverflowError) as err:
             raise GroundingUsageError(
                 f"{flag_name(option)} {raw!r} (or ini {ini_name(option)}): {err}. See `pytest --help`, section "
                 f"grounding, for what each option takes."

@@ -92,7 +92,7 @@ def test_bad_case_file_in_a_suite_reads_as_a_message(pytester):
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.INTERRUPTED
     text = result.stdout.str()
-    assert "it holds no cases" in text and "Traceback" not in text and "grounding.errors" not in text
+    assert "it holds no [[case]] tables" in text and "Traceback" not in text and "grounding.errors" not in text
 
 
 def test_plugin_imports_without_torch():
@@ -101,3 +101,53 @@ def test_plugin_imports_without_torch():
 
     code = "import sys, grounding.plugin; sys.exit('torch' in sys.modules or 'diffusers' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+GROUNDING_TEST = """
+    import pytest
+    pytestmark = pytest.mark.grounding("text-to-image")
+    def test_would_run():
+        open("ran", "w").close()
+"""
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda db: db.write_bytes(b"\x00" * 4096), "the result store there is damaged"),
+    (lambda db: db.write_bytes(db.read_bytes()[:2000]), "the result store there is damaged"),
+    ("ALTER TABLE records DROP COLUMN explanation", "missing explanation"),
+    ("PRAGMA user_version = 9", "written by a newer grounding"),
+])
+@pytest.mark.parametrize("option", ["--grounding-store", "--baseline"])
+def test_a_damaged_store_or_baseline_stops_the_session_before_any_test(pytester, tmp_path, damage, fragment, option):
+    import sqlite3
+
+    from grounding.store import Store
+
+    damaged, fine = tmp_path / "damaged", tmp_path / "fine"
+    for root in (damaged, fine):
+        Store(root).append_run(run_id="run-1", round="0", model="m", started=1.0, settings={}, records=[])
+    file = damaged / "grounding.sqlite"
+    if callable(damage):
+        damage(file)
+    else:
+        with sqlite3.connect(file) as db:
+            db.execute(damage)
+    before = file.read_bytes()
+    pytester.makepyfile(GROUNDING_TEST)
+    flags = ([f"--grounding-store={damaged}"] if option == "--grounding-store"
+             else [f"--grounding-store={fine}", f"--baseline={damaged}"])
+    result = pytester.runpytest(*flags)
+    _usage_error(result, f"{option} {damaged}", fragment)
+    assert not (pytester.path / "ran").exists() and file.read_bytes() == before
+
+
+def test_unrelated_test_sessions_never_open_a_store(pytester, tmp_path):
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    assert pytester.runpytest(f"--grounding-store={tmp_path / 'store'}").ret == 0
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("flag", ["--clip-tolerance", "--tolerance", "--confidence", "--min-pass-rate"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-0.5", "x"])
+def test_thresholds_must_be_finite_numbers_in_range(pytester, flag, value):
+    _usage_error(pytester.runpytest(f"{flag}={value}"), f"{flag} '{value}'")

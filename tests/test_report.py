@@ -91,3 +91,57 @@ def test_history_plots_are_png_files_per_modality(tmp_path, capsys):
         assert image.format == "PNG" and image.width > 600
     rows = [line for line in capsys.readouterr().out.split("\n") if line.strip().startswith(("0 ", "1 "))]
     assert len(rows) == 4
+
+
+def test_a_record_naming_a_file_outside_the_store_is_not_embedded(tmp_path, capsys):
+    """A baseline store downloaded from another job is input: its records cannot make the report read files."""
+    import sqlite3
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("GH_TOKEN=ghp_very_secret")
+    root = _store(tmp_path)
+    with sqlite3.connect(root / "grounding.sqlite") as db:
+        db.execute("UPDATE records SET artifact = ? WHERE run_id = 'run-0'", (str(secret),))
+        db.execute("UPDATE records SET artifact = '../../secret.txt' WHERE run_id = 'run-1' AND seed = 1")
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(root), "--html", str(html)]) == 1
+    page = html.read_text()
+    assert "ghp_very_secret" not in page
+    assert "output not shown: &#x27;" in page and "is not the name of a store artifact" in page
+
+
+def test_a_damaged_or_oversized_artifact_is_named_not_shown(tmp_path, capsys):
+    from grounding.images import MAX_PIXELS
+
+    root = _store(tmp_path)
+    for path in (root / "artifacts").rglob("*.png"):
+        path.write_bytes(b"tampered")
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(root), "--html", str(html)]) == 1
+    assert "is damaged: its content does not match its name" in html.read_text()
+    store = Store(root)
+    big = io.BytesIO()
+    Image.new("1", (MAX_PIXELS // 1000 + 1, 1000)).save(big, format="PNG")  # 40 MP in a few kB
+    path, _ = store.write_artifact(big.getvalue(), ".png")
+    store.close()
+    from grounding.html_report import _output_html
+
+    shown = _output_html(Record("r", "0", "h", "text-to-image", "c", 0, "clip", "x", 1.0, True, str(path)), root)
+    assert "more than the 40 megapixels" in shown
+
+
+def test_report_output_paths_are_checked_before_any_work(tmp_path, capsys):
+    root = _store(tmp_path)
+    (tmp_path / "folder").mkdir()
+    for flag, target in (("--html", tmp_path / "folder"), ("--html", "/dev/full"), ("--markdown", "/dev/full")):
+        args = ["report", "--store", str(root), flag, str(target)]
+        assert main(args if flag == "--html" else args + ["--html", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert f"{flag} {target}: this is a folder or a device, not a file" in err and "Traceback" not in err
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    assert main(["report", "--store", str(root), "--html", str(blocker / "r.html")]) == 2
+    assert "cannot create this folder" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+    assert main(["history", "--store", str(root), "--plots", str(blocker)]) == 2
+    assert "--plots" in capsys.readouterr().err
