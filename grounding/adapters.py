@@ -52,15 +52,35 @@ def load_adapter(modality: str, path: Path, *, device: str | None = None, allow_
         raise GroundingUsageError(
             f"grounding.toml gives the {modality} adapter setting(s) it does not take: {', '.join(unknown)} "
             f"(it takes: {', '.join(sorted(accepted)) or 'none'}). Fix or remove them in [modalities.{modality}].")
+    defaults = _defaults_of(adapter_class)
+    for key, value in settings.items():
+        default = defaults.get(key)
+        wanted = (int,) if type(default) is int else (int, float) if type(default) is float else \
+            (type(default),) if isinstance(default, (str, bool)) else None
+        if wanted and (type(value) not in wanted):
+            raise GroundingUsageError(
+                f"grounding.toml gives the {modality} adapter's setting `{key}` = {value!r}, of type "
+                f"{type(value).__name__}; it takes {wanted[-1].__name__} (default {default!r}). Fix it in "
+                f"[modalities.{modality}].")
     return adapter_class.load(path, device=device, allow_pickle=allow_pickle, **settings)
 
 
-def _settings_of(adapter_class: Any) -> set[str] | None:
-    """The keyword settings `load` takes (following `**options` to the language model), None if open-ended."""
+def _parameters(adapter_class: Any) -> dict[str, Any] | None:
+    """The keyword parameters `load` takes (following `**options` to the language model), None if open-ended."""
     import inspect
 
     params = inspect.signature(adapter_class.load).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         inner = getattr(adapter_class, "settings_from", None)
-        return None if inner is None else _settings_of(inner) - {"device", "allow_pickle"}
-    return {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY} - {"device", "allow_pickle"}
+        return None if inner is None else _parameters(inner)
+    return {n: p for n, p in params.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in ("device", "allow_pickle")}
+
+
+def _settings_of(adapter_class: Any) -> set[str] | None:
+    params = _parameters(adapter_class)
+    return None if params is None else set(params)
+
+
+def _defaults_of(adapter_class: Any) -> dict[str, Any]:
+    return {name: p.default for name, p in (_parameters(adapter_class) or {}).items()}

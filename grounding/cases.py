@@ -53,7 +53,7 @@ def load_cases(path: str | Path, modality: str | None = None) -> tuple[Case, ...
         raise _fail(path, "no `modality` string at the top")
     unknown = [k for k in data if k not in ("modality", "case")]
     if unknown:
-        raise _fail(path, f"unknown top-level key(s) {', '.join(unknown)}")
+        raise _fail(path, f"unknown top-level key(s) {', '.join(map(repr, unknown))}")
     tables = data.get("case", [])
     if not isinstance(tables, list) or not tables:
         raise _fail(path, "it holds no [[case]] tables")

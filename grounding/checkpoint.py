@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import GroundingUsageError
+from .errors import GroundingUsageError, shown
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 LANGUAGE_MODALITIES = ("ascii-art", "code")
@@ -47,6 +48,30 @@ def _read_manifest(path: Path) -> dict:
         ) from None
 
 
+def _modalities(path: Path, manifest: dict) -> dict[str, dict]:
+    """The [modalities.NAME] tables of a grounding.toml, each value checked to be a plain finite setting."""
+    def fail(problem: str) -> GroundingUsageError:
+        return GroundingUsageError(
+            f"--model {path}: grounding.toml {problem}. It holds one [modalities.NAME] table per modality, with a "
+            f"string `path` to the weights' folder and generation settings as strings, numbers or booleans; see "
+            f"fixtures/checkpoints/grounding.toml.")
+
+    unknown = [k for k in manifest if k != "modalities"]
+    if unknown:
+        raise fail(f"has unknown top-level key(s) {', '.join(map(repr, unknown))}")
+    tables = manifest.get("modalities", {})
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise fail("`modalities` must hold tables ([modalities.text-to-image], ...)")
+    for name, table in tables.items():
+        if not isinstance(table.get("path", "."), str) or "\0" in table.get("path", "."):
+            raise fail(f"[modalities.{shown(name)}] `path` must be a string")
+        for key, value in table.items():
+            if not isinstance(value, (str, int, float, bool)) or (isinstance(value, float) and not math.isfinite(value)):
+                raise fail(f"[modalities.{shown(name)}] `{shown(key)}` = {value!r}: a setting must be a string, a finite number "
+                           f"or a boolean")
+    return tables
+
+
 def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint, ...]:
     """The checkpoints under a --model path, one per modality, each checked for safe, readable weights."""
     path = Path(path).expanduser()
@@ -62,10 +87,9 @@ def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint
             f"and model_index.json (diffusers) or config.json (transformers), not a single weights file."
         )
     if (path / "grounding.toml").is_file():
-        manifest = _read_manifest(path)
         found = tuple(Checkpoint(name, (path / table.get("path", ".")).resolve(),
                                  {k: v for k, v in table.items() if k != "path"})
-                      for name, table in manifest.get("modalities", {}).items())
+                      for name, table in _modalities(path, _read_manifest(path)).items())
     else:
         found = tuple(Checkpoint(m, path) for m in _kind(path))
     if not found:

@@ -54,9 +54,9 @@ def table_problem(table: Mapping[str, Any], keys: Mapping[str, Check], required:
     missing = [k for k in required if k not in table]
     if missing:
         return f"lacks {', '.join(missing)}"
-    unknown = [str(k) for k in table if k not in keys]
+    unknown = [k for k in table if k not in keys]
     if unknown:
-        return f"has unknown key(s) {', '.join(unknown)} (known: {', '.join(keys)})"
+        return f"has unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(keys)})"
     return next((f"`{k}` {p}" for k, v in table.items() if (p := keys[k](v))), None)
 
 

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from grounding.adapters import load_adapter, registered
@@ -38,3 +40,13 @@ def test_language_model_adapters_are_registered_and_conform_on_the_bundled_check
 def test_a_misspelt_setting_is_a_usage_error_naming_the_accepted_ones(modality, path):
     with pytest.raises(GroundingUsageError, match=r"does not take: temprature \(it takes: .*batch_size"):
         load_adapter(modality, BUNDLED / path, settings={"temprature": 1.0})
+
+
+@pytest.mark.parametrize("modality,path,settings,fragment", [
+    ("code", "shapes-lm", {"temperature": "hot"}, "`temperature` = 'hot', of type str; it takes float"),
+    ("code", "shapes-lm", {"max_new_tokens": 12.5}, "`max_new_tokens` = 12.5, of type float; it takes int"),
+    ("text-to-image", "shapes-t2i", {"steps": True}, "`steps` = True, of type bool; it takes int"),
+])
+def test_a_setting_of_the_wrong_type_is_a_usage_error(modality, path, settings, fragment):
+    with pytest.raises(GroundingUsageError, match=re.escape(fragment)):
+        load_adapter(modality, BUNDLED / path, settings=settings)

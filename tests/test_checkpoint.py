@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 
 import pytest
@@ -95,4 +96,17 @@ def test_grounding_toml_names_sub_folders(tmp_path):
     assert found.path == pipe.resolve() and found.settings == {"steps": 3}
     (tmp_path / "grounding.toml").write_text("[modalities\n")
     with pytest.raises(GroundingUsageError, match="not valid TOML"):
+        resolve(tmp_path)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('modalities = 5\n', "`modalities` must hold tables"),
+    ('[modalities.text-to-image]\npath = 3\n', "`path` must be a string"),
+    ('[modalities.text-to-image]\nsteps = nan\n', "`steps` = nan: a setting must be a string, a finite number"),
+    ('[modalities.text-to-image]\nsteps = [1, 2]\n', "`steps` = [1, 2]"),
+    ('wrld = "shapes"\n', "unknown top-level key(s) 'wrld'"),
+])
+def test_grounding_toml_values_are_checked(tmp_path, text, fragment):
+    (tmp_path / "grounding.toml").write_text(text)
+    with pytest.raises(GroundingUsageError, match=re.escape(fragment)):
         resolve(tmp_path)

@@ -189,7 +189,7 @@ class Store:
                 raise self._damaged(f"run {run_id}, case {case_id!r}: the stored case is not a JSON table")
             try:
                 case = case_from_table({"id": case_id, **table}, modality)
-            except GroundingUsageError as err:
+            except ValueError as err:
                 raise self._damaged(f"run {run_id}, stored case {case_id!r}: {err}") from None
             out.setdefault(modality, {})[case.id] = case
         return out
