@@ -66,8 +66,10 @@ def fine_tune(model_path: Path, out: Path, pairs: Sequence[tuple[str, str]], *, 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True).to(device)
+    # bandit B615: a local folder (local_files_only): nothing is downloaded, so there is no revision to pin
+    tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)  # nosec B615
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32, use_safetensors=True,  # nosec B615
+                                                 local_files_only=True).to(device)
     context = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", 1024)
     data = encode(tokenizer, pairs, context)
     if not data:
@@ -75,7 +77,8 @@ def fine_tune(model_path: Path, out: Path, pairs: Sequence[tuple[str, str]], *, 
             f"{model_path}: none of the {len(pairs)} training exchanges fits the model's context of {context} "
             f"tokens. Lower the generation's max_new_tokens in grounding.toml.")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    rng = random.Random(seed)
+    # bandit B311: seeded sampling of training batches, reproducible on purpose; no secret comes from it
+    rng = random.Random(seed)  # nosec B311
     torch.manual_seed(seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
     model.train()

@@ -60,8 +60,10 @@ class LanguageModel:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.float16 if device.startswith("cuda") else torch.float32
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=not allow_pickle)
+            # bandit B615: a local folder (local_files_only): nothing is downloaded, so there is no revision to pin
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)  # nosec B615
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=not allow_pickle,  # nosec B615
+                                                         local_files_only=True)
         except (OSError, ValueError, EnvironmentError) as err:
             raise GroundingUsageError(
                 f"--model {path}: transformers could not load this causal language model "

@@ -15,7 +15,8 @@ import os
 import secrets
 import shutil
 import site
-import subprocess
+# bandit B404: starts bubblewrap with argument lists, never a shell
+import subprocess  # nosec B404
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,8 @@ def _working_bwrap() -> str | None:
     if os.geteuid() != 0:
         probe[1:1] = ["--unshare-user"]
     try:
-        ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+        # bandit B603: a fixed bwrap probe command, no shell
+        ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0  # nosec B603
     except (OSError, subprocess.TimeoutExpired):
         ok = False
     return bwrap if ok else None
@@ -102,7 +104,8 @@ def python_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 def _binds(paths) -> list[str]:
     """Bind each path at its own place, its parent folders created traversable (bwrap makes them 0700 as root)."""
-    args, made = [], {"/", "/usr", "/work", "/tmp"}
+    # bandit B108: folders inside the sandbox, which bwrap makes itself
+    args, made = [], {"/", "/usr", "/work", "/tmp"}  # nosec B108
     for path in paths:
         parents = Path(path).parents
         for parent in reversed([str(p) for p in parents]):
@@ -127,7 +130,8 @@ def _system() -> list[str]:
 
 
 def _env() -> list[str]:
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/work", "TMPDIR": "/tmp",
+    # bandit B108: /tmp inside the sandbox: a private tmpfs of the run's own
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/work", "TMPDIR": "/tmp",  # nosec B108
            "USER": "sandbox", "LOGNAME": "sandbox", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     return ["--clearenv"] + [arg for key, value in env.items() for arg in ("--setenv", key, value)]
 
@@ -143,7 +147,8 @@ def outer_command(iso: Isolation, uid: int, disk_bytes: int, data: dict[str, int
     shown, _ = python_paths()
     args = [iso.bwrap, *namespaces(uid, user=not iso.as_root), *_env(),
             "--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/work",
-            "--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/tmp",
+            # bandit B108: the sandbox's private, size-limited tmpfs, not the host's /tmp
+            "--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/tmp",  # nosec B108
             *_system(), *_binds(shown), "--proc", "/proc", "--dev", "/dev"]
     for folder in ("/sandbox", "/tests", "/code"):
         args += ["--perms", "0755", "--dir", folder]
@@ -163,5 +168,6 @@ def inner_command(iso: Isolation, uid: int, argv: list[str]) -> list[str]:
     the tests' uid inside, so that both see the files of the shared folders as their own ("sandbox")."""
     shown, _ = python_paths()
     return [iso.bwrap, *namespaces(uid, user=True), "--disable-userns", *_env(), "--bind", "/work", "/work",
-            "--bind", "/tmp", "/tmp", *_system(), "--ro-bind", "/etc", "/etc", *_binds(shown), "--dev", "/dev",
+            # bandit B108: the outer sandbox's private tmpfs, bound into the inner one
+            "--bind", "/tmp", "/tmp", *_system(), "--ro-bind", "/etc", "/etc", *_binds(shown), "--dev", "/dev",  # nosec B108
             "--ro-bind", "/code", "/code", "--ro-bind", "/sandbox", "/sandbox", "--chdir", "/work", *argv]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
+# bandit B404: starts the sandbox (bwrap) with argument lists, never a shell
+import subprocess  # nosec B404
 import sys
 import tempfile
 import threading
@@ -135,7 +136,8 @@ def _run_isolated(iso, code, tests, limits, code_config, tests_name, skip) -> Sa
     data["/etc/passwd"] = _memfd(f"sandbox:x:{uid}:{uid}:sandbox:/work:/bin/sh\n")
     data["/etc/group"] = _memfd(f"sandbox:x:{uid}:\n")
     read_end, write_end = os.pipe()
-    tests_config = _tests_config(f"/tests/{tests_name}", "/tmp/pytest", code_config, code_command, skip, write_end,
+    # bandit B108: a path inside the sandbox's private tmpfs
+    tests_config = _tests_config(f"/tests/{tests_name}", "/tmp/pytest", code_config, code_command, skip, write_end,  # nosec B108
                                  processes=limits.processes + BASE_PROCESSES)
     command = _isolation.outer_command(iso, uid, limits.disk_bytes, data,
                                        _child_argv("/sandbox/_tests_child.py", tests_config))
@@ -169,7 +171,8 @@ def _supervise(command, pass_fds, read_end: int, write_end: int, limits: Limits,
            "PYTHONDONTWRITEBYTECODE": "1"}  # the tests process switches pytest's plugin autoload off itself
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
-            child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env,
+            # bandit B603: the sandbox command we build, an argument list, no shell
+            child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env,  # nosec B603
                                      pass_fds=(*pass_fds, write_end), start_new_session=True)
         finally:
             os.close(write_end)  # the tests process holds the only other end: EOF when it is gone
