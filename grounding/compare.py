@@ -21,24 +21,11 @@ from .drift import (Interval, MMDTest, cmmd, holm, mcnemar_exact, paired_bootstr
                     spread)
 from .errors import GroundingUsageError
 from .store import Store, artifact_sha
+from .thresholds import Thresholds
 from .types import Case, Record
 
 POWER = 0.8  # the minimum detectable effect is the fall this run would detect with 80% probability
 KNN = 3  # neighbours that define a sample's manifold ball for precision and recall
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When a fall counts: significance level and the tolerances below which a fall is ignored."""
-
-    confidence: float = 0.95
-    tolerance: float = 0.25  # per case: fall of the pass rate
-    concept_tolerance: float = 0.05  # per slice: fall of the share of outputs that pass
-    clip_tolerance: float = 0.1  # fall of the mean CLIPScore, per case and per slice
-
-    @property
-    def alpha(self) -> float:
-        return 1 - self.confidence
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .checkpoint import BUNDLED
-from .compare import Thresholds
+from .thresholds import Thresholds
 from .errors import GroundingUsageError
 
 

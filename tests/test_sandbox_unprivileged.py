@@ -1,5 +1,6 @@
-"""The sandbox's attack tests again, as an ordinary user: CI runs as root, most CI runners and laptops do not,
-and the isolation is built differently for each (see grounding/sandbox/_isolation.py)."""
+"""The sandbox's attack tests and the store's trust tests again, as an ordinary user: CI runs as root, most CI
+runners and laptops do not, and the isolation is built differently for each (see grounding/sandbox/_isolation.py);
+a read-only store is read-only by permissions only for an ordinary user."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import grounding
 
 USER = "grounding-sandbox-test"
 PYTEST_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py")
+MODULES = ("errors.py", "types.py", "cases.py", "expectations.py", "thresholds.py", "cli.py")
+TESTS = ("test_sandbox.py", "test_store.py")
 HERE = Path(__file__).parent
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="already unprivileged: test_sandbox.py is this test")
@@ -34,24 +37,28 @@ def _copy_module(name: str, site: Path) -> None:
 
 
 def _unprivileged_tree(root: Path) -> Path:
-    """The sandbox package, pytest and test_sandbox.py where an ordinary user can read them (the checkout and
-    the virtual environment may sit in root's home)."""
+    """The sandbox and store packages (with the few modules they use, none needing numpy or torch), pytest and
+    the tests where an ordinary user can read them (the checkout and the virtual environment may sit in root's
+    home)."""
     site = root / "site-packages"
     package = site / "grounding"
-    shutil.copytree(Path(grounding.__file__).parent / "sandbox", package / "sandbox",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(Path(grounding.__file__).parent / "errors.py", package / "errors.py")
+    source = Path(grounding.__file__).parent
+    for name in ("sandbox", "store"):
+        shutil.copytree(source / name, package / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in MODULES:
+        shutil.copy(source / name, package / name)
     (package / "__init__.py").write_text("")
     for name in PYTEST_PACKAGES:
         _copy_module(name, site)
     (root / "tests").mkdir()
-    shutil.copy(HERE / "test_sandbox.py", root / "tests" / "test_sandbox.py")
+    for name in TESTS:
+        shutil.copy(HERE / name, root / "tests" / name)
     for path in [root, *root.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return site
 
 
-def test_every_attack_is_contained_for_an_unprivileged_user():
+def test_every_attack_is_contained_and_every_store_check_holds_for_an_unprivileged_user():
     python = shutil.which("python3", path="/usr/bin:/bin")
     assert python, "no system python3 for the unprivileged user"
     if subprocess.run(["id", USER], capture_output=True).returncode != 0:
@@ -65,7 +72,7 @@ def test_every_attack_is_contained_for_an_unprivileged_user():
         account = pwd.getpwnam(USER)
         become = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--clear-groups", "--"]
         done = subprocess.run([*become, python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "--rootdir", str(root), str(root / "tests" / "test_sandbox.py")],
+                               "--rootdir", str(root), *(str(root / "tests" / name) for name in TESTS)],
                               cwd=root, env=env, capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
         assert " passed" in done.stdout and "skipped" not in done.stdout

@@ -227,7 +227,7 @@ class Store:
 
 def _known_settings(settings: dict) -> bool:
     """Whether the run settings that reports read back have the types they are read as."""
-    from ..compare import Thresholds
+    from ..thresholds import Thresholds
 
     thresholds = settings.get("thresholds", {})
     return (isinstance(thresholds, dict) and set(thresholds) <= {f.name for f in fields(Thresholds)}
