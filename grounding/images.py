@@ -10,6 +10,12 @@ from .errors import GroundingUsageError
 MAX_PIXELS = 40_000_000  # 40 megapixels (e.g. 6300x6300): 120 MB as RGB; larger is no model output
 
 
+def _too_large(name: str, size: str) -> GroundingUsageError:
+    return GroundingUsageError(
+        f"{name}: the image is {size}, more than the {MAX_PIXELS // 10**6} megapixels grounding decodes (each "
+        f"megapixel takes 3 MB of memory once decoded). Downscale it first, e.g. to the size your model generates.")
+
+
 def open_image(source: Path | bytes, name: str | None = None):
     """The image as RGB, or a one-paragraph GroundingUsageError for a file that is not one or is too large."""
     from PIL import Image, UnidentifiedImageError
@@ -17,12 +23,10 @@ def open_image(source: Path | bytes, name: str | None = None):
     name = name or str(source)
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise GroundingUsageError(
-                    f"{name}: the image is {width}x{height} pixels, more than the {MAX_PIXELS // 10**6} megapixels "
-                    f"grounding decodes (decoding it could take {width * height * 3 // 2**20} MiB of memory). "
-                    f"Downscale it first, e.g. to the size your model generates.")
+            if image.width * image.height > MAX_PIXELS:
+                raise _too_large(name, f"{image.width}x{image.height} pixels")
             return image.convert("RGB")
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as err:
+    except Image.DecompressionBombError:  # PIL's own, larger limit, checked as it opens
+        raise _too_large(name, f"over {Image.MAX_IMAGE_PIXELS * 2 // 10**6} megapixels") from None
+    except (OSError, UnidentifiedImageError, ValueError) as err:
         raise GroundingUsageError(f"{name}: cannot read it as an image ({err}). Pass PNG or JPEG files.") from None

@@ -50,12 +50,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector):
-    """A bad case file found while collecting a suite reads as its one-paragraph message, not a traceback."""
+    """A bad case file found while collecting a suite is a usage error (exit 4) with its one-paragraph message,
+    not a traceback."""
     report = yield
     crash = getattr(report.longrepr, "reprcrash", None)
     prefix = f"{GroundingUsageError.__module__}.{GroundingUsageError.__name__}: "
     if report.failed and crash is not None and crash.message.startswith(prefix):
-        report.longrepr = crash.message[len(prefix):]
+        raise pytest.UsageError(crash.message[len(prefix):])
     return report
 
 

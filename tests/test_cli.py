@@ -49,3 +49,24 @@ def test_unreadable_file_is_a_usage_error(capsys, tmp_path):
 def test_bad_expectation_is_a_usage_error(capsys, red_circle_png):
     code, _, err = _run(capsys, "--instruction", "a red circle", "--expect", "[1, 2]", str(red_circle_png))
     assert code == 2 and "--expect" in err
+
+
+@pytest.mark.parametrize("expect, fragment", [
+    ('{"things": 5}', "`things` must be a non-empty list of tables, not int"),
+    ('{"things": [{"colour": "red"}]}', "item 1: lacks shape"),
+    ('{"count": 2}', "`things` is missing"),
+    ("{nope", "not JSON"),
+])
+def test_an_expectation_the_oracle_cannot_read_is_a_usage_error(capsys, red_circle_png, expect, fragment):
+    code, out, err = _run(capsys, "--instruction", "a red circle", "--expect", expect, str(red_circle_png))
+    assert code == 2 and out == "" and fragment in err and "Traceback" not in err
+
+
+def test_an_image_too_large_to_decode_is_refused_from_its_header(capsys, tmp_path):
+    from PIL import Image
+
+    huge = tmp_path / "huge.png"
+    Image.new("1", (20000, 20000)).save(huge)  # 400 megapixels in a small file
+    assert huge.stat().st_size < 2_000_000
+    code, out, err = _run(capsys, "--instruction", "a red circle", str(huge))
+    assert code == 2 and "over 178 megapixels, more than the 40 megapixels" in err and "Traceback" not in err

@@ -37,6 +37,17 @@ def test_generation_is_cached_by_model_content_prompt_seed_and_settings(tmp_path
     assert more_seeds.from_cache == 4 and adapter.calls[-1] == [("first", 2), ("second", 2)]
 
 
+def test_a_damaged_artifact_is_regenerated_once_and_then_cached_again(tmp_path):
+    store, adapter = Store(tmp_path), EchoAdapter()
+    first = generate(adapter, CASES, [0], store, model_hash="m1")
+    first.artifacts[0].path.write_bytes(b"damaged on disk")
+    second = generate(adapter, CASES, [0], store, model_hash="m1")
+    assert second.from_cache == 1 and adapter.calls[-1] == [("first", 0)]
+    assert second.artifacts[0].path.read_bytes() == b"first#0"  # rewritten, not kept because the file existed
+    third = generate(adapter, CASES, [0], store, model_hash="m1")
+    assert third.from_cache == 2 and len(adapter.calls) == 2
+
+
 def test_generation_key_changes_with_every_input():
     adapter = EchoAdapter()
     base = generation_key("m", adapter, "p", 0)
