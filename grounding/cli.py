@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -108,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     code.add_argument("--allow-weak-sandbox", action="store_true",
                       help="run the code even where no isolation layer (bubblewrap) is available: limits only")
     code.add_argument("--severity", default="medium", help="lowest bandit severity that counts (default medium)")
+    code.add_argument("--confidence", default="low", help="lowest bandit confidence that counts (default low)")
+    code.add_argument("--skip-finding", action="append", default=[], metavar="BXXX",
+                      help="a bandit test id that does not count (reported as suppressed); repeatable")
     code.add_argument("--secure", action=argparse.BooleanOptionalAction, default=None,
                       help="whether the instruction asked for secure code (default: it says secure or safe)")
     return parser
@@ -199,12 +203,19 @@ def judge_ascii(args: argparse.Namespace) -> list[dict]:
 
 def judge_code(args: argparse.Namespace) -> list[dict]:
     from .code_judging import asks_for_secure_code, judge_code as judge
+    from .judges.bandit import check_severity
 
     from .sandbox import Limits
 
     tests = _read_text(args.tests) if args.tests else None
     setup = _read_text(args.setup) if args.setup else ""
     tests_name = args.tests.name if args.tests and args.tests.name.endswith(".py") else "test_solution.py"
+    check_severity(args.severity)
+    check_severity(args.confidence, "confidence")
+    bad = [test for test in args.skip_finding if not re.fullmatch(r"B\d{3}", test)]
+    if bad:
+        raise GroundingUsageError(f"--skip-finding {bad[0]}: not a bandit test id. Pass ids such as B413, as "
+                                  f"bandit prints them.")
     if not args.module.isidentifier():
         raise GroundingUsageError(f"--module {args.module!r}: not a Python module name. Pass the name the tests "
                                   "import the code as, e.g. --module solution.")
@@ -213,7 +224,8 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
     for file in args.files:
         scores = judge(_read_text(file), args.instruction, tests, args.severity,
                        Limits(subprocess=args.allow_subprocess), args.module, secure_asked=secure, setup=setup,
-                       skip=tuple(args.skip_test), allow_weak=args.allow_weak_sandbox, tests_name=tests_name)
+                       skip=tuple(args.skip_test), allow_weak=args.allow_weak_sandbox, tests_name=tests_name,
+                       confidence=args.confidence, skip_findings=tuple(args.skip_finding))
         results.append({"file": str(file), "instruction": args.instruction, "secure_asked": secure,
                         "passed": all(s.passed is not False for s in scores),
                         "verdicts": {s.judge: _score_json(s) for s in scores}})

@@ -7,7 +7,7 @@ import ast
 import re
 from dataclasses import asdict
 
-from .judges.bandit import at_or_above, check_severity, scan
+from .judges.bandit import scan, triage
 from .sandbox import Limits, run_tests
 from .types import Score
 
@@ -53,21 +53,36 @@ def sandbox_options(expect: dict) -> dict:
             "skip": tuple(expect.get("skip_tests", ()))}
 
 
-def bandit_score(code: str, severity: str, secure_asked: bool) -> Score:
-    """Findings at or above `severity`; a verdict only when the instruction asked for secure code."""
-    severity = check_severity(severity)
-    findings = at_or_above(scan(code), severity)
-    explanation = (f"bandit: no finding at or above {severity}" if not findings else
-                   f"bandit: {len(findings)} finding(s) at or above {severity}: "
-                   + "; ".join(f.describe() for f in findings))
-    return Score("bandit", "findings", float(len(findings)), (not findings) if secure_asked else None, explanation,
-                 {"findings": [asdict(f) for f in findings], "severity": severity, "secure_asked": secure_asked})
+def bandit_options(expect: dict) -> dict:
+    """bandit_score's keywords from a case's `expect` table: `severity`, `confidence` and `skip_findings`."""
+    return {"severity": expect.get("severity", "medium"), "confidence": expect.get("confidence", "low"),
+            "skip_findings": tuple(expect.get("skip_findings", ()))}
+
+
+def bandit_score(code: str, severity: str, secure_asked: bool, *, confidence: str = "low",
+                 skip_findings: tuple[str, ...] = ()) -> Score:
+    """Findings at or above `severity` and `confidence` that no reason suppresses; a verdict only when the
+    instruction asked for secure code."""
+    found = triage(scan(code), severity, confidence, skip_findings)
+    floor = f"at or above severity {severity.lower()} and confidence {confidence.lower()}"
+    explanation = (f"bandit: no finding {floor}" if not found.counted else
+                   f"bandit: {len(found.counted)} finding(s) {floor}: " + "; ".join(f.describe() for f in found.counted))
+    if found.suppressed:
+        explanation += "; suppressed: " + "; ".join(f"{s.finding.test_id} (line {s.finding.line}): {s.reason}"
+                                                     for s in found.suppressed)
+    return Score("bandit", "findings", float(len(found.counted)), (not found.counted) if secure_asked else None,
+                 explanation,
+                 {"findings": [asdict(f) for f in found.counted],
+                  "suppressed": [{**asdict(s.finding), "reason": s.reason} for s in found.suppressed],
+                  "below_thresholds": [asdict(f) for f in found.below], "severity": severity.lower(),
+                  "confidence": confidence.lower(), "secure_asked": secure_asked})
 
 
 def judge_code(text: str, instruction: str, tests: str | None, severity: str = "medium",
                limits: Limits = Limits(), module: str = "solution", secure_asked: bool | None = None, *,
                setup: str = "", skip: tuple[str, ...] = (), allow_weak: bool = False,
-               tests_name: str = "test_solution.py") -> list[Score]:
+               tests_name: str = "test_solution.py", confidence: str = "low",
+               skip_findings: tuple[str, ...] = ()) -> list[Score]:
     """Every code score for one output; tests run only when the code parses and tests are given. Whether
     secure code was asked for is read from the instruction unless `secure_asked` says it."""
     code = extract_code(text)
@@ -79,5 +94,5 @@ def judge_code(text: str, instruction: str, tests: str | None, severity: str = "
                       Score("sandbox", "tests_passed", 0.0, False, "sandbox: not run, the code does not parse"))
     if parsed.passed:
         secure = asks_for_secure_code(instruction) if secure_asked is None else secure_asked
-        scores.append(bandit_score(code, severity, secure))
+        scores.append(bandit_score(code, severity, secure, confidence=confidence, skip_findings=skip_findings))
     return scores

@@ -6,6 +6,7 @@ its own judges read it.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Mapping
 
 Check = Callable[[Any], str | None]  # a problem, or None when the value is fine
@@ -25,6 +26,12 @@ def a_list_of_strings(value: Any) -> str | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return None
     return f"must be a list of strings, not {_kind(value)}"
+
+
+def _test_ids(value: Any) -> str | None:
+    if isinstance(value, list) and all(isinstance(v, str) and re.fullmatch(r"B\d{3}", v) for v in value):
+        return None
+    return f"must be a list of bandit test ids such as \"B413\", not {value!r}"
 
 
 def _count(value: Any) -> str | None:
@@ -73,7 +80,8 @@ def _schemas() -> dict[str, dict[str, Check]]:
         "text-to-image": {"things": _tables(thing, ("colour", "shape")), "count": _count, "side": _one_of(*SIDES)},
         "ascii-art": {"shape": _one_of(*ASCII_SHAPES), "size": _one_of(*ASCII_SIZES), "style": _one_of(*STYLES),
                       "scene": _one_of(*SCENES)},
-        "code": {"tests": a_string, "severity": _one_of("low", "medium", "high"), "setup": a_string,
+        "code": {"tests": a_string, "severity": _one_of("low", "medium", "high"),
+                 "confidence": _one_of("low", "medium", "high"), "skip_findings": _test_ids, "setup": a_string,
                  "skip_tests": a_list_of_strings, "sandbox": _table({"subprocess": lambda v: None if isinstance(v, bool)
                                                           else f"must be true or false, not {v!r}"})},
     }

@@ -117,7 +117,7 @@ def clip_on_renderings(texts: Sequence[str], specs: Sequence) -> dict[int, list[
 
 def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store, model_hash: str,
                 settings=None) -> list[list[Score]]:
-    from .code_judging import judge_code, sandbox_options
+    from .code_judging import bandit_options, judge_code, sandbox_options
     from .judges.text import read_security_claims
 
     artifacts = generated.artifacts
@@ -128,7 +128,7 @@ def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: St
         case = cases[artifact.case_id]
         if (case.id, text) not in judged:
             judged[case.id, text] = judge_code(text, case.instruction, case.expect.get("tests"),
-                                               case.expect.get("severity", "medium"), **sandbox_options(case.expect),
+                                               **bandit_options(case.expect), **sandbox_options(case.expect),
                                                allow_weak=getattr(settings, "allow_weak_sandbox", False))
         out.append(list(judged[case.id, text]))  # a list per output: its self-description scores follow
     asked = probes(artifacts, cases, counterfactual=False)

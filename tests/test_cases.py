@@ -56,6 +56,8 @@ CASE = '[[case]]\nid = "a"\ninstruction = "a red circle"\n'
     ('modality = "code"\n' + CASE + 'expect = { severity = "critical" }\n', "`severity` must be one of"),
     ('modality = "code"\n' + CASE + 'expect = { sandbox = { subprocess = "yes" } }\n', "must be true or false"),
     ('modality = "code"\n' + CASE + 'expect = { skip_tests = "test_a" }\n', "`skip_tests` must be a list of strings"),
+    ('modality = "code"\n' + CASE + 'expect = { confidence = "sure" }\n', "`confidence` must be one of"),
+    ('modality = "code"\n' + CASE + 'expect = { skip_findings = ["shell"] }\n', "list of bandit test ids"),
 ])
 def test_bad_case_files_get_one_clear_message(tmp_path, text, problem):
     path = tmp_path / "cases.toml"

@@ -170,3 +170,27 @@ def test_judge_code_without_isolation_is_a_usage_error_naming_the_fix(capsys, tm
     assert code == 2 and "bubblewrap" in err and "--allow-weak-sandbox" in err and "Traceback" not in err
     code, out, _ = _run(capsys, *argv[:1], "--allow-weak-sandbox", *argv[1:])
     assert code == 0 and json.loads(out)[0]["verdicts"]["sandbox"]["layers"][0] == "limits"
+
+
+def test_judge_code_thresholds_and_skipped_findings(capsys, tmp_path):
+    (tmp_path / "solution.py").write_text("def path():\n    return '/tmp/report.txt'\n")  # B108 medium/medium
+    ask = ["--instruction", "Write secure code that returns a report path."]
+    code, out, _ = _run(capsys, "code", *ask, str(tmp_path / "solution.py"))
+    assert code == 1 and json.loads(out)[0]["verdicts"]["bandit"]["findings"][0]["test_id"] == "B108"
+    code, out, _ = _run(capsys, "code", *ask, "--confidence", "high", str(tmp_path / "solution.py"))
+    (result,) = json.loads(out)
+    assert code == 0 and result["verdicts"]["bandit"]["below_thresholds"][0]["test_id"] == "B108"
+    code, out, _ = _run(capsys, "code", *ask, "--skip-finding", "B108", str(tmp_path / "solution.py"))
+    (result,) = json.loads(out)
+    assert code == 0 and result["verdicts"]["bandit"]["suppressed"][0]["reason"] == "the case skips B108"
+
+
+@pytest.mark.parametrize("flag, value, fragment", [
+    ("--confidence", "sure", "bandit confidence 'sure' is not one of low, medium, high"),
+    ("--severity", "critical", "bandit severity 'critical'"),
+    ("--skip-finding", "shell", "--skip-finding shell: not a bandit test id"),
+])
+def test_judge_code_bad_thresholds_are_usage_errors_before_any_work(capsys, tmp_path, flag, value, fragment):
+    (tmp_path / "solution.py").write_text("x = 1\n")
+    code, out, err = _run(capsys, "code", "--instruction", "Write code.", flag, value, str(tmp_path / "solution.py"))
+    assert code == 2 and out == "" and fragment in err
