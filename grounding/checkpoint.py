@@ -21,13 +21,18 @@ LANGUAGE_MODALITIES = ("ascii-art", "code")
 BUNDLED = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints"
 
 
+WORLDS = ("shapes",)  # synthetic worlds with an oracle that reads their outputs exactly
+
+
 @dataclass(frozen=True)
 class Checkpoint:
-    """One model folder and the modality it serves."""
+    """One model folder, the modality it serves and, for a model of a synthetic world, that world (its oracle
+    judges the outputs; nothing else is judged by an oracle that cannot read photos)."""
 
     modality: str
     path: Path
     settings: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    world: str | None = None
 
 
 def _kind(path: Path) -> tuple[str, ...]:
@@ -56,9 +61,12 @@ def _modalities(path: Path, manifest: dict) -> dict[str, dict]:
             f"string `path` to the weights' folder and generation settings as strings, numbers or booleans; see "
             f"fixtures/checkpoints/grounding.toml.")
 
-    unknown = [k for k in manifest if k != "modalities"]
+    unknown = [k for k in manifest if k not in ("modalities", "world")]
     if unknown:
         raise fail(f"has unknown top-level key(s) {', '.join(map(repr, unknown))}")
+    if manifest.get("world", WORLDS[0]) not in WORLDS:
+        raise fail(f"`world` = {manifest['world']!r} names no world this version has an oracle for (it knows "
+                   f"{', '.join(map(repr, WORLDS))}); leave `world` out for a model of real images")
     tables = manifest.get("modalities", {})
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
         raise fail("`modalities` must hold tables ([modalities.text-to-image], ...)")
@@ -70,6 +78,15 @@ def _modalities(path: Path, manifest: dict) -> dict[str, dict]:
                 raise fail(f"[modalities.{shown(name)}] `{shown(key)}` = {value!r}: a setting must be a string, a finite number "
                            f"or a boolean")
     return tables
+
+
+def _world_of(folder: Path) -> str | None:
+    """The world a model folder's own grounding.toml declares (a copied folder keeps it)."""
+    if not (folder / "grounding.toml").is_file():
+        return None
+    manifest = _read_manifest(folder)
+    world = manifest.get("world")
+    return world if world in WORLDS else None
 
 
 def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint, ...]:
@@ -86,12 +103,14 @@ def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint
             f"--model {path}: this is a file, not a checkpoint folder. Pass the folder that holds the weights "
             f"and model_index.json (diffusers) or config.json (transformers), not a single weights file."
         )
-    if (path / "grounding.toml").is_file():
-        found = tuple(Checkpoint(name, (path / table.get("path", ".")).resolve(),
-                                 {k: v for k, v in table.items() if k != "path"})
-                      for name, table in _modalities(path, _read_manifest(path)).items())
-    else:
-        found = tuple(Checkpoint(m, path) for m in _kind(path))
+    manifest = _read_manifest(path) if (path / "grounding.toml").is_file() else {}
+    tables = _modalities(path, manifest)
+    if tables:
+        found = tuple(Checkpoint(name, folder, {k: v for k, v in table.items() if k != "path"},
+                                 manifest.get("world") or _world_of(folder))
+                      for name, table in tables.items() for folder in [(path / table.get("path", ".")).resolve()])
+    else:  # a model folder, perhaps with a grounding.toml that only names its world
+        found = tuple(Checkpoint(m, path, world=manifest.get("world")) for m in _kind(path))
     if not found:
         raise GroundingUsageError(
             f"--model {path}: this folder is not a checkpoint: it has no model_index.json (a diffusers "

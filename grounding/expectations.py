@@ -77,7 +77,8 @@ def _schemas() -> dict[str, dict[str, Check]]:
 
     thing = {"colour": _one_of(*COLOURS), "shape": _one_of(*SHAPES), "size": _one_of(*SIZES)}
     return {
-        "text-to-image": {"things": _tables(thing, ("colour", "shape")), "count": _count, "side": _one_of(*SIDES)},
+        "text-to-image": {"things": _tables(thing, ("colour", "shape")), "count": _count, "side": _one_of(*SIDES),
+                          "world": _one_of("shapes")},
         "ascii-art": {"shape": _one_of(*ASCII_SHAPES), "size": _one_of(*ASCII_SIZES), "style": _one_of(*STYLES),
                       "scene": _one_of(*SCENES)},
         "code": {"tests": a_string, "severity": _one_of("low", "medium", "high"),

@@ -17,8 +17,10 @@ from .types import Artifact, Case, Score
 CONTROL_JUDGE = "clip-control"
 
 
-def judge_images(judge: ClipJudge, artifacts: Sequence[Artifact], cases: dict[str, Case]) -> list[list[Score]]:
-    """All scores for each artifact, in order."""
+def judge_images(judge: ClipJudge, artifacts: Sequence[Artifact], cases: dict[str, Case],
+                 world: str | None = None) -> list[list[Score]]:
+    """All scores for each artifact, in order: CLIP for every case, the shapes oracle for a case with a scene
+    when the model's `world` is the shapes world or the case itself asks for it (`world = "shapes"`)."""
     images = [open_image(a.path, f"the output for case {a.case_id}, seed {a.seed} ({a.path})") for a in artifacts]
     chosen = [cases[a.case_id] for a in artifacts]
     clip = []
@@ -28,7 +30,7 @@ def judge_images(judge: ClipJudge, artifacts: Sequence[Artifact], cases: dict[st
                              [c.contrasts for c in chosen[part]])
     out = []
     for image, case, scores in zip(images, chosen, clip):
-        extra = [shapes_oracle.score_image(image, case.expect)] if shapes_oracle.applies(case.expect) else []
+        extra = [shapes_oracle.score_image(image, case.expect)] if shapes_oracle.applies(case.expect, world) else []
         out.append([*scores, *extra])
     return out
 

@@ -74,12 +74,13 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     generated = generate(adapter, cases, range(settings.seeds), store, model_hash)
     state.generation[checkpoint.modality] = {"artifacts": len(generated.artifacts),
                                              "from_cache": generated.from_cache}
-    return JUDGES[checkpoint.modality](adapter, generated, {c.id: c for c in cases}, settings, store, run)
+    return JUDGES[checkpoint.modality](adapter, generated, {c.id: c for c in cases}, settings, store, run,
+                                       checkpoint.world)
 
 
 def _image_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
-                   run: RunInfo) -> list[Record]:
-    """CLIP and the oracle where it applies, plus the CLIP judge's controls."""
+                   run: RunInfo, world: str | None) -> list[Record]:
+    """CLIP, the shapes oracle where the model's world or the case asks for it, and the CLIP judge's controls."""
     from PIL import Image
 
     from .embeddings import embedder_for, image_embeddings
@@ -88,7 +89,7 @@ def _image_records(adapter, generated, cases: dict[str, Case], settings: Setting
 
     judge = load_clip_judge(settings.judge, device=settings.device)
     records = []
-    for artifact, scores in zip(generated.artifacts, judge_images(judge, generated.artifacts, cases)):
+    for artifact, scores in zip(generated.artifacts, judge_images(judge, generated.artifacts, cases, world)):
         records += to_records(run, adapter.modality, artifact, scores)
     store.remember_embeddings(embedder_for(adapter.modality, settings.judge),
                               image_embeddings(judge, generated.artifacts))
@@ -101,7 +102,7 @@ def _image_records(adapter, generated, cases: dict[str, Case], settings: Setting
 
 
 def _text_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
-                  run: RunInfo) -> list[Record]:
+                  run: RunInfo, world: str | None) -> list[Record]:
     """The modality's output judges and the model's self-description, for ASCII art and code alike."""
     from .embeddings import embedder_for, text_embeddings
     from .text_judging import SCORERS

@@ -78,7 +78,8 @@ def trainable(model: Path) -> tuple[Checkpoint, ...]:
 
 def _save_manifest(checkpoints: tuple[Checkpoint, ...], folder: Path) -> Path:
     """The round's grounding.toml: each modality's new folder, with the original generation settings."""
-    lines = []
+    worlds = {c.world for c in checkpoints} - {None}
+    lines = [f'world = "{worlds.pop()}"', ""] if len(worlds) == 1 else []
     for checkpoint in checkpoints:
         lines += [f"[modalities.{checkpoint.modality}]", f'path = "{FOLDERS[checkpoint.modality]}"']
         lines += [f"{key} = {_toml(value)}" for key, value in checkpoint.settings.items()] + [""]

@@ -110,3 +110,17 @@ def test_grounding_toml_values_are_checked(tmp_path, text, fragment):
     (tmp_path / "grounding.toml").write_text(text)
     with pytest.raises(GroundingUsageError, match=re.escape(fragment)):
         resolve(tmp_path)
+
+
+def test_the_world_a_checkpoint_draws_comes_from_grounding_toml_and_travels_with_a_copied_folder(tmp_path):
+    assert [c.world for c in resolve(BUNDLED)] == ["shapes", "shapes", "shapes"]
+    copy = shutil.copytree(BUNDLED / "shapes-t2i", tmp_path / "copy")
+    (found,) = resolve(copy)
+    assert (found.modality, found.world) == ("text-to-image", "shapes")
+    assert [c.world for c in resolve(_pipeline_dir(tmp_path))] == [None]  # a user's pipeline: no oracle
+    (tmp_path / "manifest").mkdir()
+    (tmp_path / "manifest" / "grounding.toml").write_text(f'[modalities.text-to-image]\npath = "{copy}"\n')
+    assert [c.world for c in resolve(tmp_path / "manifest")] == ["shapes"]  # the sub-folder's own declaration
+    (tmp_path / "manifest" / "grounding.toml").write_text('world = "mnist"\n')
+    with pytest.raises(GroundingUsageError, match="`world` = 'mnist' names no world"):
+        resolve(tmp_path / "manifest")

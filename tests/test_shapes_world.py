@@ -56,3 +56,20 @@ def test_caption_grammar():
 def test_spec_from_case_expectation():
     data = {"things": [{"colour": "red", "shape": "circle"}], "count": 2, "side": None}
     assert spec_from_dict(data) == Spec((Thing("red", "circle"),), count=2)
+
+
+def test_oracle_reads_a_larger_anti_aliased_image_by_area_not_by_sampled_pixels():
+    """Another hand draws larger, smoothly: the oracle averages each cell's pixels instead of sampling one."""
+    from PIL import Image, ImageDraw
+
+    from shapes_world.oracle import read
+
+    image = Image.new("RGB", (320, 320), (250, 248, 244))  # off-white, ten times the world's size
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((40, 100, 160, 220), fill=(200, 30, 40))
+    for x in range(200, 300, 10):  # a square of 5-px stripes: a nearest-neighbour sample lands between them
+        draw.rectangle((x, 110, x + 4, 210), fill=(30, 60, 220))
+    seen = read(image)
+    assert [(s.colour, s.shape) for s in seen] == [("red", "circle"), ("blue", "square")]
+    nearest = read(image.resize((32, 32), Image.NEAREST))
+    assert [(s.colour, s.shape) for s in nearest] == [("red", "circle")]  # what reading by sampling missed

@@ -99,6 +99,8 @@ def test_an_unchanged_resave_passes(pytester, tmp_path, store):
     DiffusionPipeline.from_pretrained(T2I).save_pretrained(tmp_path / "resaved", safe_serialization=True)
     result = run_suite(pytester, f"--model={tmp_path / 'resaved'}", f"--grounding-store={store}")
     assert result.ret == 0, result.stdout.str()[-3000:]
+    # save_pretrained wrote no grounding.toml declaring the shapes world: CLIP alone judges it, as a user's model
+    assert "shapes-world oracle" not in result.stdout.str()
 
 
 def test_swapped_colour_words_fail_exactly_the_cases_that_use_them(pytester, tmp_path, store):

@@ -7,8 +7,10 @@ from typing import Any, Mapping
 from ..types import Score
 
 
-def applies(expect: Mapping[str, Any]) -> bool:
-    return bool(expect.get("things"))
+def applies(expect: Mapping[str, Any], world: str | None = "shapes") -> bool:
+    """Whether the oracle judges a case: it describes a scene, and the model draws the shapes world (its
+    checkpoint says so) or the case asks for the oracle itself."""
+    return bool(expect.get("things")) and "shapes" in (world, expect.get("world"))
 
 
 def score_image(image, expect: Mapping[str, Any]) -> Score:

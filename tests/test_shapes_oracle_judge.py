@@ -1,0 +1,31 @@
+"""The shapes oracle judges only where its world is: a model that declares it, or a case that asks for it."""
+
+import random
+
+from grounding.image_judging import judge_images
+from grounding.judges import shapes_oracle
+from grounding.judges.clip import load_clip_judge
+from grounding.types import Artifact, Case
+from shapes_world import Spec, Thing, render
+
+SCENE = {"things": [{"colour": "red", "shape": "circle"}]}
+
+
+def test_the_oracle_applies_to_the_shapes_world_or_where_a_case_asks():
+    assert shapes_oracle.applies(SCENE, "shapes")
+    assert not shapes_oracle.applies(SCENE, None)  # a user's own pipeline is never failed by it
+    assert shapes_oracle.applies({**SCENE, "world": "shapes"}, None)
+    assert not shapes_oracle.applies({}, "shapes")
+
+
+def test_a_photo_model_is_judged_by_clip_alone(tmp_path):
+    path = tmp_path / "out.png"
+    render(Spec((Thing("blue", "square", "large"),)), random.Random(0)).save(path)  # not what the case asks
+    artifacts = [Artifact("c", 0, path, "0" * 64, False)]
+    cases = {"c": Case("c", "text-to-image", "a red circle", ("a blue square",), expect=SCENE)}
+    judge = load_clip_judge(None)
+    with_world = judge_images(judge, artifacts, cases, "shapes")[0]
+    without = judge_images(judge, artifacts, cases, None)[0]
+    assert [s.judge for s in with_world if s.judge == "oracle"] == ["oracle"]
+    assert next(s for s in with_world if s.judge == "oracle").passed is False
+    assert "oracle" not in {s.judge for s in without} and {s.judge for s in without} == {"clip"}
