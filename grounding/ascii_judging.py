@@ -11,26 +11,47 @@ def spec_for(instruction: str, expect: Mapping[str, Any] | None = None):
     """The ASCII spec a case expects: its `expect` table, else the shapes words of its instruction."""
     from shapes_world.ascii import ascii_spec_from_dict, ascii_spec_from_text
 
-    return ascii_spec_from_dict(expect) if expect else ascii_spec_from_text(instruction)
+    named = expect and any(k in expect for k in ("shape", "size", "style", "scene"))
+    return ascii_spec_from_dict(expect) if named else ascii_spec_from_text(instruction)
 
 
-def judge_ascii(text: str, spec) -> list[Score]:
+def ascii_art_of(text: str) -> str:
+    """The picture inside an answer (a fenced block, or the lines between the prose), as the oracle reads it."""
+    from shapes_world.ascii_read import extract_art
+
+    return extract_art(text).art
+
+
+def size_rule(expect: Mapping[str, Any] | None):
+    """The size words' thresholds a case states (`small_max_rows`, `large_min_rows`), else the defaults."""
+    from shapes_world.ascii import SizeRule
+
+    expect = expect or {}
+    default = SizeRule()
+    return SizeRule(expect.get("small_max_rows", default.small_max_rows),
+                    expect.get("large_min_rows", default.large_min_rows))
+
+
+def judge_ascii(text: str, spec, sizes=None) -> list[Score]:
     """Well-formedness and the oracle's verdict for one output; `spec` may be None (well-formedness only)."""
     from shapes_world.ascii import read_ascii
 
-    return judge_seen(read_ascii(text), spec)
+    return judge_seen(read_ascii(text, sizes or size_rule(None)), spec)
 
 
 def judge_seen(seen, spec) -> list[Score]:
     """`judge_ascii` for art the oracle has already read."""
     from shapes_world.ascii import check_ascii
 
+    where = {"judged": seen.where}
     form = Score("ascii", "is_ascii_art", float(not seen.problem), not seen.problem,
-                 seen.problem or f"ASCII art, {seen.width}x{seen.height} characters")
+                 (seen.problem or f"ASCII art, {seen.width}x{seen.height} characters") + f" (judged: {seen.where})",
+                 where)
     if spec is None:
         return [form]
     ok, reason = check_ascii(seen, spec)
-    return [form, Score("oracle", "correct", float(ok), ok, reason, {"reading": seen.describe()})]
+    return [form, Score("oracle", "correct", float(ok), ok, reason,
+                        {"reading": seen.describe(), "detail": seen.detail, **where})]
 
 
 def render_ascii(text: str, scale: int = 2):

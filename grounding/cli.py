@@ -176,7 +176,7 @@ def _score_json(score) -> dict:
 
 
 def judge_ascii(args: argparse.Namespace) -> list[dict]:
-    from .ascii_judging import judge_ascii as judge, spec_for
+    from .ascii_judging import judge_ascii as judge, size_rule, spec_for
 
     expect = _expect(args.expect, "ascii-art", '{"shape": "square", "size": "small", "style": "outlined"}')
     spec = spec_for(args.instruction, expect)
@@ -191,13 +191,17 @@ def judge_ascii(args: argparse.Namespace) -> list[dict]:
     clip = clip_on_renderings(texts, [spec] * len(texts))
     results = []
     for i, (file, text) in enumerate(zip(args.files, texts)):
-        scores = judge(text, spec)
-        clip_score, rank = clip[i]
+        scores = judge(text, spec, size_rule(expect))
         verdicts = {s.judge: _score_json(s) for s in scores}
-        verdicts["clip"] = {"clip_score": round(clip_score.value, 4), "scale": CLIPSCORE_SCALE, "pass": rank.passed,
-                            "winner": rank.metadata["winner"], "explanation": rank.explanation}
+        if i in clip:
+            clip_score, rank = clip[i]
+            verdicts["clip"] = {"clip_score": round(clip_score.value, 4), "scale": CLIPSCORE_SCALE,
+                                "pass": rank.passed, "label_won": rank.value == 1.0,
+                                "gating": rank.metadata.get("gating", True), "winner": rank.metadata["winner"],
+                                "explanation": rank.explanation}
         results.append({"file": str(file), "instruction": args.instruction, "expected": spec.label(),
-                        "passed": all(s.passed for s in scores) and bool(rank.passed), "verdicts": verdicts})
+                        "judged": scores[0].metadata["judged"], "passed": all(s.passed for s in scores)
+                        and verdicts.get("clip", {}).get("pass") is not False, "verdicts": verdicts})
     return results
 
 

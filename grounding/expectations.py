@@ -34,6 +34,10 @@ def _test_ids(value: Any) -> str | None:
     return f"must be a list of bandit test ids such as \"B413\", not {value!r}"
 
 
+def _rows(value: Any) -> str | None:
+    return None if type(value) is int and 1 <= value <= 100 else f"must be a whole number of rows, not {value!r}"
+
+
 def _count(value: Any) -> str | None:
     return None if type(value) is int and 1 <= value <= 3 else f"must be a whole number from 1 to 3, not {value!r}"
 
@@ -72,15 +76,15 @@ def _kind(value: Any) -> str:
 
 
 def _schemas() -> dict[str, dict[str, Check]]:
-    from shapes_world.ascii import ASCII_SHAPES, ASCII_SIZES, SCENES, STYLES
+    from shapes_world.ascii import ASCII_SIZES, READ_SHAPES, SCENES, STYLES
     from shapes_world.world import COLOURS, SHAPES, SIDES, SIZES
 
     thing = {"colour": _one_of(*COLOURS), "shape": _one_of(*SHAPES), "size": _one_of(*SIZES)}
     return {
         "text-to-image": {"things": _tables(thing, ("colour", "shape")), "count": _count, "side": _one_of(*SIDES),
                           "world": _one_of("shapes")},
-        "ascii-art": {"shape": _one_of(*ASCII_SHAPES), "size": _one_of(*ASCII_SIZES), "style": _one_of(*STYLES),
-                      "scene": _one_of(*SCENES)},
+        "ascii-art": {"shape": _one_of(*READ_SHAPES), "size": _one_of(*ASCII_SIZES), "style": _one_of(*STYLES),
+                      "scene": _one_of(*SCENES), "small_max_rows": _rows, "large_min_rows": _rows},
         "code": {"tests": a_string, "severity": _one_of("low", "medium", "high"),
                  "confidence": _one_of("low", "medium", "high"), "skip_findings": _test_ids, "setup": a_string,
                  "skip_tests": a_list_of_strings, "sandbox": _table({"subprocess": lambda v: None if isinstance(v, bool)

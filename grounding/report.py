@@ -15,9 +15,9 @@ from .verdicts import summarize
 def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
     """Per (case, seed) where both judged: (both pass, clip only, oracle only, both fail)."""
     verdicts: dict[tuple[str, int], dict[str, bool]] = defaultdict(dict)
-    for r in records:
-        if r.metric in ("r_precision", "correct") and r.passed is not None:
-            verdicts[(r.case_id, r.seed)][r.judge] = r.passed
+    for r in records:  # by value, not by pass: a judge that is reported but does not gate still has a reading
+        if r.metric in ("r_precision", "correct") and r.judge in ("clip", "oracle"):
+            verdicts[(r.case_id, r.seed)][r.judge] = r.value >= 0.5
     counts = [0, 0, 0, 0]
     for v in verdicts.values():
         if "clip" in v and "oracle" in v:

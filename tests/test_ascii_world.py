@@ -40,8 +40,8 @@ def test_no_drawing_is_read_as_another_spec():
 @pytest.mark.parametrize("text,problem", [
     ("", "empty"),
     ("Here is a circle for you, I hope that you like it\n#\n#", "prose"),
-    ("#" * 60 + "\n#\n#", "larger than 40 columns"),
-    ("#\n" * 30, "larger than"),
+    ("#" * 90 + "\n#\n#", "larger than 80 columns"),
+    ("#\n" * 50, "larger than"),
     ("\u25cf\u25cf\n\u25cf\u25cf\n\u25cf\u25cf", "not printable ASCII"),
     ("##\n##", "prose"),  # two rows are not a picture
 ])

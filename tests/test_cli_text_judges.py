@@ -29,8 +29,10 @@ def test_judge_ascii_passes_art_that_shows_the_instruction(capsys, square_txt):
     (result,) = json.loads(out)
     assert code == 0 and result["passed"] and result["expected"] == "small outlined square"
     assert result["verdicts"]["oracle"]["reading"] == "small outlined square"
-    clip = result["verdicts"]["clip"]  # the ASCII CLIP judge on the rendered art agrees
-    assert clip["pass"] and clip["winner"] == "a small outlined square" and 0 < clip["clip_score"] <= 2.5
+    clip = result["verdicts"]["clip"]  # the ASCII CLIP judge on the rendered art agrees, and is only reported:
+    assert clip["label_won"] and clip["winner"] == "a small outlined square" and 0 < clip["clip_score"] <= 2.5
+    assert clip["pass"] is None and clip["gating"] is False and "not gating" in clip["explanation"]
+    assert result["judged"] == "the whole answer"
 
 
 def test_judge_ascii_fails_art_that_shows_something_else(capsys, square_txt):
@@ -39,7 +41,7 @@ def test_judge_ascii_fails_art_that_shows_something_else(capsys, square_txt):
     assert code == 1 and not result["passed"]
     assert result["verdicts"]["oracle"]["explanation"] == ("oracle: expected large filled circle, saw small "
                                                            "outlined square")
-    assert not result["verdicts"]["clip"]["pass"] and "won" in result["verdicts"]["clip"]["explanation"]
+    assert not result["verdicts"]["clip"]["label_won"] and "won" in result["verdicts"]["clip"]["explanation"]
 
 
 def test_judge_ascii_fails_prose(capsys, tmp_path):
@@ -48,7 +50,7 @@ def test_judge_ascii_fails_prose(capsys, tmp_path):
     code, out, _ = _run(capsys, "ascii", "--instruction", "Draw a circle.", str(prose))
     (result,) = json.loads(out)
     assert code == 1 and "prose" in result["verdicts"]["ascii"]["explanation"]
-    assert not result["verdicts"]["clip"]["pass"]  # a null prompt or another shape wins over "a circle"
+    assert not result["verdicts"]["clip"]["label_won"]  # a null prompt or another shape wins over "a circle"
 
 
 def test_judge_ascii_instruction_outside_the_world_is_a_usage_error(capsys, square_txt):
@@ -194,3 +196,15 @@ def test_judge_code_bad_thresholds_are_usage_errors_before_any_work(capsys, tmp_
     (tmp_path / "solution.py").write_text("x = 1\n")
     code, out, err = _run(capsys, "code", "--instruction", "Write code.", flag, value, str(tmp_path / "solution.py"))
     assert code == 2 and out == "" and fragment in err
+
+
+def test_judge_ascii_reads_a_chat_answer_and_says_which_block_it_judged(capsys, tmp_path):
+    answer = tmp_path / "answer.md"
+    answer.write_text("Sure! Here's a triangle:\n\n```\n    /\\\n   /  \\\n  /    \\\n /______\\\n```\n\n"
+                      "Let me know if you'd like it bigger.\n")
+    code, out, _ = _run(capsys, "ascii", "--instruction", "Draw an outlined triangle.", str(answer))
+    (result,) = json.loads(out)
+    assert code == 0 and result["passed"] and result["judged"] == "fenced block 1 of 1"
+    assert result["verdicts"]["oracle"]["reading"] == "small outlined triangle"
+    code, out, _ = _run(capsys, "ascii", "--instruction", "Draw an outlined square.", str(answer))
+    assert code == 1 and "saw small outlined triangle" in json.loads(out)[0]["verdicts"]["oracle"]["explanation"]

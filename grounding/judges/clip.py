@@ -6,6 +6,8 @@ CLIPScore reports 100 * cos and clips only the mean; the two scales are not comp
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,6 +19,16 @@ CLIPSCORE_SCALE = "CLIPScore = 2.5*max(cos,0), Hessel et al. 2021"
 NULL_PROMPTS = ("an empty image", "random noise")  # every case's implicit contrasts: an output must beat them
 BUNDLED_JUDGE = Path(__file__).resolve().parents[2] / "fixtures" / "checkpoints" / "shapes-clip"
 ASCII_JUDGE = BUNDLED_JUDGE.parent / "shapes-ascii-clip"  # reads ASCII art rendered by ascii_judging.ascii_image
+GATING_ACCURACY = 0.95  # a judge gates only while its accuracy on held-out outputs made by others is this high
+
+
+def held_out_accuracy(folder: Path) -> float | None:
+    """A bundled judge's accuracy on outputs it was not trained or tuned on, as its benchmark recorded it in
+    held_out.json beside the weights (benchmarks/ascii_judges.py --write); None when never measured."""
+    try:
+        return float(json.loads((Path(folder) / "held_out.json").read_text())["held_out_accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _usage(spec: str, problem: str) -> GroundingUsageError:
