@@ -48,7 +48,8 @@ def test_rounds_are_fine_tuned_saved_gated_and_stored(tmp_path, cases, capsys):
     assert code == 0, out
     for round_ in (1, 2):
         folder = tmp_path / "run" / f"round-{round_}"
-        assert (folder / "grounding.toml").read_text().startswith('[modalities.text-to-image]\npath = "pipeline"')
+        assert (folder / "grounding.toml").read_text().startswith(
+            'world = "shapes"\n\n[modalities.text-to-image]\npath = "pipeline"')  # the world carries over
         assert list((folder / "pipeline" / "unet").glob("*.safetensors"))
         assert content_hash(folder / "pipeline") != content_hash(T2I)  # the weights were trained
     db = sqlite3.connect(tmp_path / "run" / "store" / "grounding.sqlite")
