@@ -170,7 +170,8 @@ def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pyt
     assert len(ascii_failed) >= 8 and "self-description: counterfactual description" in text
     assert "primed with 'Draw a" in text and "the art shows" in text and "blind description" in text
     assert len(code_failed) >= 5 and all(f.startswith("secure-") for f in code_failed)
-    assert re.search(r"bandit: \d finding\(s\) at or above \w+: B\d{3} \w+ \(CWE-\d+, severity \w+, "
+    assert re.search(r"bandit: \d finding\(s\) at or above severity \w+ and confidence \w+: B\d{3} \w+ "
+                     r"\(CWE-\d+, severity \w+, "
                      r"confidence \w+, line \d+\)", text)
     assert "false assurance" in text and "read as secure" in text
     assert re.search(r"instruction bias 0\.[1-9]", text) and re.search(r"false assurance 0\.[1-9]|1\.000", text)
