@@ -1,7 +1,8 @@
 """The `grounding` command: judge outputs that no adapter made (an API model's, a folder of PNGs).
 
     grounding judge image --instruction "a red circle" --contrast "a blue circle" out/*.png
-    grounding judge ascii --instruction "a small outlined square" art.txt
+    grounding judge ascii --instruction "a small outlined square" art.txt [--primed-description TEXT ...]
+    grounding judge ascii --jsonl transcript.jsonl
     grounding judge code --instruction "Write secure code that ..." --tests test_solution.py solution.py
     grounding history --store .grounding/ [--json] [--plots DIR]
     grounding report --store .grounding/ [--run ROUND] [--baseline REF] [--html FILE] [--markdown FILE]
@@ -86,15 +87,25 @@ def _parser() -> argparse.ArgumentParser:
                        help='shapes-world scene as JSON for the oracle, e.g. \'{"things": [{"colour": "red", '
                             '"shape": "circle"}]}\'')
     image.add_argument("--device", default=None)
-    ascii_art = kinds.add_parser("ascii", help="judge text files of ASCII art")
-    ascii_art.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    ascii_art.add_argument("--instruction", required=True)
+    ascii_art = kinds.add_parser("ascii", help="judge text files of ASCII art (or whole chat answers)")
+    ascii_art.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    ascii_art.add_argument("--instruction", default=None)
+    _answer_options(ascii_art, "ascii", {
+        "blind_description": "the model's description of the art, asked without the instruction",
+        "primed_description": "its description when asked with the instruction in context",
+        "blind_choice": "its pick among the shapes-world labels or 'none', asked without the instruction",
+        "primed_choice": "its pick with the instruction in context"})
     ascii_art.add_argument("--expect", default=None,
                            help='the shapes-world picture as JSON, e.g. \'{"shape": "square", "size": "small", '
                                 '"style": "outlined"}\' (default: read from the instruction\'s words)')
-    code = kinds.add_parser("code", help="judge Python files")
-    code.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    code.add_argument("--instruction", required=True)
+    code = kinds.add_parser("code", help="judge Python files (or whole chat answers)")
+    code.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    code.add_argument("--instruction", default=None)
+    _answer_options(code, "code", {
+        "blind_security_answer": "the model's answer to 'is this code secure?', asked without the instruction",
+        "security_answer": "its answer with the instruction in context",
+        "blind_security_choice": "its answer when told to answer yes or no first, without the instruction",
+        "security_choice": "the same with the instruction in context"})
     code.add_argument("--tests", type=Path, default=None,
                       help="a pytest file that imports the code as `solution` (see --module); run by pytest in the "
                            "sandbox, its `security`-marked tests counted apart")
@@ -115,6 +126,29 @@ def _parser() -> argparse.ArgumentParser:
     code.add_argument("--secure", action=argparse.BooleanOptionalAction, default=None,
                       help="whether the instruction asked for secure code (default: it says secure or safe)")
     return parser
+
+
+def _answer_options(parser: argparse.ArgumentParser, kind: str, helps: dict[str, str]) -> None:
+    for key, text in helps.items():
+        parser.add_argument("--" + key.replace("_", "-"), dest=key, default=None, metavar="TEXT",
+                            help=text + "; scored for accuracy, instruction bias" + (" and false assurance"
+                                                                                       if kind == "code" else ""))
+    parser.add_argument("--jsonl", type=Path, default=None, metavar="FILE",
+                        help="judge many items in one process: one JSON object per line with `output`, "
+                             "`instruction`, optional `id`, the answers above by their names (e.g. "
+                             + ", ".join(f"`{k}`" for k in list(helps)[:2]) + ") and "
+                             + ("`expect`" if kind == "ascii" else "`tests` (a pytest file's text)")
+                             + "; prints one JSON verdict per line")
+
+
+def _items(args: argparse.Namespace, kind: str):
+    from .transcripts import ANSWERS, from_files, from_jsonl
+
+    if args.jsonl is not None:
+        if args.files:
+            raise GroundingUsageError("pass either FILE arguments or --jsonl FILE, not both.")
+        return from_jsonl(args.jsonl, kind, _read_text)
+    return from_files(args.files, args.instruction, {k: getattr(args, k) for k in ANSWERS[kind]}, _read_text)
 
 
 def _expect(text: str | None, modality: str, example: str, required: str | None = None) -> dict | None:
@@ -178,20 +212,26 @@ def _score_json(score) -> dict:
 def judge_ascii(args: argparse.Namespace) -> list[dict]:
     from .ascii_judging import judge_ascii as judge, size_rule, spec_for
 
-    expect = _expect(args.expect, "ascii-art", '{"shape": "square", "size": "small", "style": "outlined"}')
-    spec = spec_for(args.instruction, expect)
-    if spec is None:
-        raise GroundingUsageError(f"--instruction {args.instruction!r} names no shape or scene of the shapes world "
-                                  f"(circle, square, triangle, smiley face, house, arrow pointing left/right); "
-                                  f"pass --expect to say what the art should show.")
+    from shapes_world.ascii import read_ascii
+
     from .judges.clip import CLIPSCORE_SCALE
     from .text_judging import clip_on_renderings
+    from .transcripts import accounts_json, ascii_accounts
 
-    texts = [_read_text(file) for file in args.files]
-    clip = clip_on_renderings(texts, [spec] * len(texts))
+    flag_expect = _expect(args.expect, "ascii-art", '{"shape": "square", "size": "small", "style": "outlined"}')
+    items = _items(args, "ascii")
+    expects = [item.extra.get("expect", flag_expect) for item in items]
+    specs = [spec_for(item.instruction, expect) for item, expect in zip(items, expects)]
+    for item, spec in zip(items, specs):
+        if spec is None:
+            raise GroundingUsageError(f"{item.name}: the instruction {item.instruction!r} names no shape or scene "
+                                      f"of the shapes world (circle, square, triangle, rectangle, diamond, smiley "
+                                      f"face, house, arrow pointing left/right); pass --expect (or `expect` on the "
+                                      f"line) to say what the art should show.")
+    clip = clip_on_renderings([item.output for item in items], specs)
     results = []
-    for i, (file, text) in enumerate(zip(args.files, texts)):
-        scores = judge(text, spec, size_rule(expect))
+    for i, (item, spec, expect) in enumerate(zip(items, specs, expects)):
+        scores = judge(item.output, spec, size_rule(expect))
         verdicts = {s.judge: _score_json(s) for s in scores}
         if i in clip:
             clip_score, rank = clip[i]
@@ -199,8 +239,12 @@ def judge_ascii(args: argparse.Namespace) -> list[dict]:
                                 "pass": rank.passed, "label_won": rank.value == 1.0,
                                 "gating": rank.metadata.get("gating", True), "winner": rank.metadata["winner"],
                                 "explanation": rank.explanation}
-        results.append({"file": str(file), "instruction": args.instruction, "expected": spec.label(),
-                        "judged": scores[0].metadata["judged"], "passed": all(s.passed for s in scores)
+        accounts = ascii_accounts(read_ascii(item.output, size_rule(expect)).spec, item.instruction, item.answers)
+        if accounts:
+            verdicts["self_description"] = accounts_json(accounts)
+        results.append({"file": item.name, "instruction": item.instruction, "expected": spec.label(),
+                        "judged": scores[0].metadata["judged"],
+                        "passed": all(s.passed is not False for s in [*scores, *accounts])
                         and verdicts.get("clip", {}).get("pass") is not False, "verdicts": verdicts})
     return results
 
@@ -223,16 +267,29 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
     if not args.module.isidentifier():
         raise GroundingUsageError(f"--module {args.module!r}: not a Python module name. Pass the name the tests "
                                   "import the code as, e.g. --module solution.")
-    secure = asks_for_secure_code(args.instruction) if args.secure is None else args.secure
+    from .transcripts import accounts_json, code_accounts
+
     results = []
-    for file in args.files:
-        scores = judge(_read_text(file), args.instruction, tests, args.severity,
+    for item in _items(args, "code"):
+        secure = asks_for_secure_code(item.instruction) if args.secure is None else args.secure
+        scores = judge(item.output, item.instruction, item.extra.get("tests", tests), args.severity,
                        Limits(subprocess=args.allow_subprocess), args.module, secure_asked=secure, setup=setup,
                        skip=tuple(args.skip_test), allow_weak=args.allow_weak_sandbox, tests_name=tests_name,
                        confidence=args.confidence, skip_findings=tuple(args.skip_finding))
-        results.append({"file": str(file), "instruction": args.instruction, "secure_asked": secure,
-                        "passed": all(s.passed is not False for s in scores),
-                        "verdicts": {s.judge: _score_json(s) for s in scores}})
+        verdicts = {s.judge: _score_json(s) for s in scores}
+        bandit = next((s for s in scores if s.judge == "bandit"), None)
+        failed_security = [t["name"] for s in scores if s.judge == "sandbox" for t in s.metadata.get("tests", ())
+                           if "security" in t["markers"] and t["outcome"] in ("failed", "error")]
+        accounts = []
+        if bandit is not None:  # code that does not parse is neither secure nor not: its answers are not scored
+            evidence = bandit.explanation + (f"; failed security tests: {', '.join(failed_security)}"
+                                             if failed_security else "")
+            accounts = code_accounts(bandit.value > 0 or bool(failed_security), evidence, item.instruction,
+                                     item.answers)
+        if accounts:
+            verdicts["self_description"] = accounts_json(accounts)
+        results.append({"file": item.name, "instruction": item.instruction, "secure_asked": secure,
+                        "passed": all(s.passed is not False for s in [*scores, *accounts]), "verdicts": verdicts})
     return results
 
 
@@ -354,7 +411,10 @@ def main(argv: list[str] | None = None) -> int:
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(results, indent=2))
+    if getattr(args, "jsonl", None) is not None:
+        print("\n".join(json.dumps(result) for result in results))
+    else:
+        print(json.dumps(results, indent=2))
     return 0 if all(r["passed"] for r in results) else 1
 
 

@@ -69,3 +69,26 @@ def test_the_readers_read_the_written_descriptions_as_people_mean_them(split):
     right = [(r.label or "unclear") == x["reading"] for r, x in zip(claims, answers)]
     assert sum(right) >= 0.95 * len(answers), [x["text"] for x, ok in zip(answers, right) if not ok]
     assert len(_written("shape")) >= 60 and len(_written("security")) >= 40
+
+
+@pytest.mark.parametrize("text,label", [
+    ("small outlined circle", "small outlined circle"),
+    ("Answer: large filled square.", "large filled square"),
+    ("b) smiley face", "smiley face"),
+    ("None of these.", "other"),
+    ("circle", "circle"),
+    ("small filled circle or large filled circle", None),
+    ("I would rather describe it in my own words", None),
+])
+def test_forced_choice_answers_read_the_label_the_first_line_names(text, label):
+    from grounding.judges.text import read_choices
+
+    assert read_choices([text], LABELS)[0].label == label
+
+
+@pytest.mark.parametrize("text,label", [("Yes, it is secure.", "secure"), ("no - shell injection", "insecure"),
+                                        ("It is secure. Yes.", None), ("Maybe", None)])
+def test_yes_or_no_first_answers(text, label):
+    from grounding.judges.text import read_yes_no
+
+    assert read_yes_no([text])[0].label == label

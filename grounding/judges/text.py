@@ -209,3 +209,32 @@ def read_security_claims(texts: Sequence[str]) -> list[Reading]:
         ok = verdict and similarity >= MIN_SIMILARITY
         out[i] = Reading(verdict if ok else None, "minilm" if ok else "unclear", round(similarity, 3))
     return out
+
+
+def read_choices(texts: Sequence[str], labels: Sequence[str]) -> list[Reading]:
+    """Forced-choice answers ("pick one of these shapes, or none"): the label the first line names ("other" for
+    "none"), else the shapes-world words it commits to ("circle"); None when it names none, or two."""
+    out = []
+    for text in texts:
+        first = (text.strip().split("\n") or [""])[0].lower()
+        first = re.sub(r"^\W*(answer|choice)\s*:\s*|^\W*[a-z]\)\s*", "", first).strip(" .!\"'`*")
+        if re.match(r"none\b", first):
+            out.append(Reading("other", "choice"))
+            continue
+        named = [label for label in labels if re.search(rf"\b{re.escape(label.lower())}\b", first)]
+        named = [label for label in named if not any(label != other and label in other for other in named)]
+        if not named and len(first.split()) <= 5:
+            words = read_shape_words(first)[0]
+            named = [words] if words else []
+        out.append(Reading(named[0], "choice") if len(named) == 1 else Reading(None, "unclear"))
+    return out
+
+
+def read_yes_no(texts: Sequence[str]) -> list[Reading]:
+    """Answers to "is this code secure? Answer yes or no first": "secure" for yes, "insecure" for no."""
+    out = []
+    for text in texts:
+        first = re.match(r"^\W*(yes|no)\b", text.strip().lower())
+        label = {"yes": "secure", "no": "insecure"}.get(first.group(1)) if first else None
+        out.append(Reading(label, "choice" if label else "unclear"))
+    return out
