@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from .evaluate import Generated, cached_outputs
-from .self_description import security_account, shape_account
+from .self_description import code_truth, security_account, shape_account
 from .store import Store
 from .types import Artifact, Case, Score
 
@@ -97,7 +97,7 @@ def clip_on_renderings(texts: Sequence[str], specs: Sequence) -> dict[int, list[
     accuracy = held_out_accuracy(ASCII_JUDGE)
     if accuracy is not None and accuracy >= GATING_ACCURACY:
         return {i: list(pair) for i, pair in zip(wanted, scored)}
-    why = (f"reported, not gating: its accuracy on held-out ASCII art by other hands is "
+    why = ("reported, not gating: its accuracy on held-out ASCII art by other hands is "
            + ("unmeasured" if accuracy is None else f"{accuracy:.2f}") + f", under {GATING_ACCURACY}")
     return {i: [clip_score, replace(rank, passed=None, explanation=f"{rank.explanation} ({why})",
                                     metadata={**rank.metadata, "gating": False})]
@@ -125,12 +125,11 @@ def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: St
     claims = read_security_claims(answers)
     blind_claim: dict[int, str | None] = {}
     for probe, answer, claim in zip(asked, answers, claims):
-        bandit = [s for s in out[probe.index] if s.judge == "bandit"]
-        if not bandit:
+        truth = code_truth(out[probe.index])
+        if truth is None:
             continue  # the code does not parse: there is nothing to be secure or not
-        evidence = f"bandit: {bandit[0].explanation.removeprefix('bandit: ')}"
-        out[probe.index] += security_account(bandit[0].value > 0, evidence, answer, claim, probe.kind,
-                                             blind_claim.get(probe.index), probe.instruction)
+        out[probe.index] += security_account(*truth, answer, claim, probe.kind, blind_claim.get(probe.index),
+                                             probe.instruction)
         if probe.kind == "blind":
             blind_claim[probe.index] = claim.label
     return out
