@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -88,24 +87,12 @@ def _parser() -> argparse.ArgumentParser:
                             '"shape": "circle"}]}\'')
     image.add_argument("--device", default=None)
     ascii_art = kinds.add_parser("ascii", help="judge text files of ASCII art (or whole chat answers)")
-    ascii_art.add_argument("files", nargs="*", type=Path, metavar="FILE")
-    ascii_art.add_argument("--instruction", default=None)
-    _answer_options(ascii_art, "ascii", {
-        "blind_description": "the model's description of the art, asked without the instruction",
-        "primed_description": "its description when asked with the instruction in context",
-        "blind_choice": "its pick among the shapes-world labels or 'none', asked without the instruction",
-        "primed_choice": "its pick with the instruction in context"})
+    _transcript_options(ascii_art, "ascii")
     ascii_art.add_argument("--expect", default=None,
                            help='the shapes-world picture as JSON, e.g. \'{"shape": "square", "size": "small", '
                                 '"style": "outlined"}\' (default: read from the instruction\'s words)')
     code = kinds.add_parser("code", help="judge Python files (or whole chat answers)")
-    code.add_argument("files", nargs="*", type=Path, metavar="FILE")
-    code.add_argument("--instruction", default=None)
-    _answer_options(code, "code", {
-        "blind_security_answer": "the model's answer to 'is this code secure?', asked without the instruction",
-        "security_answer": "its answer with the instruction in context",
-        "blind_security_choice": "its answer when told to answer yes or no first, without the instruction",
-        "security_choice": "the same with the instruction in context"})
+    _transcript_options(code, "code")
     code.add_argument("--tests", type=Path, default=None,
                       help="a pytest file that imports the code as `solution` (see --module); run by pytest in the "
                            "sandbox, its `security`-marked tests counted apart")
@@ -128,17 +115,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _answer_options(parser: argparse.ArgumentParser, kind: str, helps: dict[str, str]) -> None:
-    for key, text in helps.items():
+ASKED = {"ascii": ("description of the art", "pick among the shapes-world labels or 'none'"),
+         "code": ("answer to 'is this code secure?'", "answer when told to answer yes or no first")}
+
+
+def _transcript_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """The files or --jsonl transcript to judge, the instruction, and one flag per answer in ANSWERS[kind]."""
+    from .transcripts import ANSWERS, LINE_KEYS
+
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    parser.add_argument("--instruction", default=None)
+    scored = "accuracy, instruction bias" + (" and false assurance" if kind == "code" else "")
+    for key, (probe, family) in ANSWERS[kind].items():
+        when = "without the instruction" if probe == "blind" else "with the instruction in context"
         parser.add_argument("--" + key.replace("_", "-"), dest=key, default=None, metavar="TEXT",
-                            help=text + "; scored for accuracy, instruction bias" + (" and false assurance"
-                                                                                       if kind == "code" else ""))
+                            help=f"the model's {ASKED[kind][family != 'free']}, asked {when}; scored for {scored}")
     parser.add_argument("--jsonl", type=Path, default=None, metavar="FILE",
                         help="judge many items in one process: one JSON object per line with `output`, "
                              "`instruction`, optional `id`, the answers above by their names (e.g. "
-                             + ", ".join(f"`{k}`" for k in list(helps)[:2]) + ") and "
-                             + ("`expect`" if kind == "ascii" else "`tests` (a pytest file's text)")
-                             + "; prints one JSON verdict per line")
+                             + ", ".join(f"`{k}`" for k in list(ANSWERS[kind])[:2]) + ") and "
+                             + ", ".join(f"`{k}`" for k in LINE_KEYS[kind]) + "; prints one JSON verdict per line")
 
 
 def _items(args: argparse.Namespace, kind: str):
@@ -210,7 +206,7 @@ def _score_json(score) -> dict:
 
 
 def judge_ascii(args: argparse.Namespace) -> list[dict]:
-    from .ascii_judging import judge_ascii as judge, size_rule, spec_for
+    from .ascii_judging import judge_seen, size_rule, spec_for
 
     from shapes_world.ascii import read_ascii
 
@@ -231,7 +227,8 @@ def judge_ascii(args: argparse.Namespace) -> list[dict]:
     clip = clip_on_renderings([item.output for item in items], specs)
     results = []
     for i, (item, spec, expect) in enumerate(zip(items, specs, expects)):
-        scores = judge(item.output, spec, size_rule(expect))
+        seen = read_ascii(item.output, size_rule(expect))  # read once: for the verdict and the answers
+        scores = judge_seen(seen, spec)
         verdicts = {s.judge: _score_json(s) for s in scores}
         if i in clip:
             clip_score, rank = clip[i]
@@ -239,7 +236,7 @@ def judge_ascii(args: argparse.Namespace) -> list[dict]:
                                 "pass": rank.passed, "label_won": rank.value == 1.0,
                                 "gating": rank.metadata.get("gating", True), "winner": rank.metadata["winner"],
                                 "explanation": rank.explanation}
-        accounts = ascii_accounts(read_ascii(item.output, size_rule(expect)).spec, item.instruction, item.answers)
+        accounts = ascii_accounts(seen.spec, item.instruction, item.answers)
         if accounts:
             verdicts["self_description"] = accounts_json(accounts)
         results.append({"file": item.name, "instruction": item.instruction, "expected": spec.label(),
@@ -251,6 +248,7 @@ def judge_ascii(args: argparse.Namespace) -> list[dict]:
 
 def judge_code(args: argparse.Namespace) -> list[dict]:
     from .code_judging import asks_for_secure_code, judge_code as judge
+    from .expectations import bandit_test_ids
     from .judges.bandit import check_severity
 
     from .sandbox import Limits
@@ -260,7 +258,7 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
     tests_name = args.tests.name if args.tests and args.tests.name.endswith(".py") else "test_solution.py"
     check_severity(args.severity)
     check_severity(args.confidence, "confidence")
-    bad = [test for test in args.skip_finding if not re.fullmatch(r"B\d{3}", test)]
+    bad = [test for test in args.skip_finding if bandit_test_ids([test])]
     if bad:
         raise GroundingUsageError(f"--skip-finding {bad[0]}: not a bandit test id. Pass ids such as B413, as "
                                   f"bandit prints them.")

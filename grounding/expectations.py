@@ -7,6 +7,7 @@ its own judges read it.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any, Callable, Mapping
 
 Check = Callable[[Any], str | None]  # a problem, or None when the value is fine
@@ -28,7 +29,7 @@ def a_list_of_strings(value: Any) -> str | None:
     return f"must be a list of strings, not {_kind(value)}"
 
 
-def _test_ids(value: Any) -> str | None:
+def bandit_test_ids(value: Any) -> str | None:
     if isinstance(value, list) and all(isinstance(v, str) and re.fullmatch(r"B\d{3}", v) for v in value):
         return None
     return f"must be a list of bandit test ids such as \"B413\", not {value!r}"
@@ -75,6 +76,7 @@ def _kind(value: Any) -> str:
     return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), type(value).__name__)
 
 
+@cache
 def _schemas() -> dict[str, dict[str, Check]]:
     from shapes_world.ascii import ASCII_SIZES, READ_SHAPES, SCENES, STYLES
     from shapes_world.world import COLOURS, SHAPES, SIDES, SIZES
@@ -86,7 +88,7 @@ def _schemas() -> dict[str, dict[str, Check]]:
         "ascii-art": {"shape": _one_of(*READ_SHAPES), "size": _one_of(*ASCII_SIZES), "style": _one_of(*STYLES),
                       "scene": _one_of(*SCENES), "small_max_rows": _rows, "large_min_rows": _rows},
         "code": {"tests": a_string, "severity": _one_of("low", "medium", "high"),
-                 "confidence": _one_of("low", "medium", "high"), "skip_findings": _test_ids, "setup": a_string,
+                 "confidence": _one_of("low", "medium", "high"), "skip_findings": bandit_test_ids, "setup": a_string,
                  "skip_tests": a_list_of_strings, "sandbox": _table({"subprocess": lambda v: None if isinstance(v, bool)
                                                           else f"must be true or false, not {v!r}"})},
     }

@@ -109,7 +109,8 @@ def read_shape_words(text: str) -> tuple[str | None, str]:
     found: dict[str, list[tuple[str, bool]]] = {"shape": [], "size": [], "style": [], "scene": [], "other": []}
     for clause, conceded in _clauses(MATERIAL.sub(" ", lowered)):
         for match in re.finditer(r"[a-z]+(?:[- ](?:in|sign))?", clause):
-            word = SYNONYMS.get(match.group().split("-")[0].split(" ")[0], match.group().split("-")[0].split(" ")[0])
+            head = match.group().split("-")[0].split(" ")[0]
+            word = SYNONYMS.get(head, head)
             phrase = match.group().replace("-", " ")
             negated = _negated(clause, match.start())
             if word in ASCII_SHAPES:
@@ -167,13 +168,14 @@ def read_shape_descriptions(texts: Sequence[str], labels: Sequence[str]) -> list
     return out
 
 
-def read_security_words(text: str) -> str | None:
-    """"secure", "insecure" or None (hedged, or no side taken) from an answer's words: claims of safety and
-    names of problems, each flipped by a negation in its clause ("no known vulnerabilities" claims security),
-    a leading yes or no, and "should not be used"."""
+def read_security_words(text: str) -> tuple[str | None, str]:
+    """"secure", "insecure" or None from an answer's words: claims of safety and names of problems, each flipped
+    by a negation in its clause ("no known vulnerabilities" claims security), a leading yes or no, and "should
+    not be used"; and how ("keywords", "hedged", or "no words" when it uses none of them)."""
     lowered = text.strip().lower()
     if HEDGES.search(lowered):
-        return None
+        return None, "hedged"
+    worded = bool(SAFE_WORDS.search(lowered) or PROBLEM_WORDS.search(lowered))
     score = 0
     answer = re.match(r"^\W*(yes|no|secure|insecure)\b(?=\W*($|[.,;:!]))", lowered)
     if answer:
@@ -186,7 +188,8 @@ def read_security_words(text: str) -> str | None:
             score += -1 if _negated(clause, match.start()) else 1
         for match in PROBLEM_WORDS.finditer(clause):  # "no known vulnerabilities", "isn't insecure": claims
             score += 1 if _negated(clause, match.start()) else -1
-    return "secure" if score > 0 else "insecure" if score < 0 else None
+    label = "secure" if score > 0 else "insecure" if score < 0 else None
+    return label, "keywords" if label or worded else "no words"
 
 
 def read_security_claims(texts: Sequence[str]) -> list[Reading]:
@@ -195,10 +198,8 @@ def read_security_claims(texts: Sequence[str]) -> list[Reading]:
     of a secure and an insecure sentence by embedding."""
     out, pending = [], []
     for i, text in enumerate(texts):
-        label = read_security_words(text)
-        hedged = bool(HEDGES.search(text.lower()))
-        worded = hedged or bool(SAFE_WORDS.search(text.lower()) or PROBLEM_WORDS.search(text.lower()))
-        if label or worded:
+        label, how = read_security_words(text)
+        if how != "no words":
             out.append(Reading(label, "keywords" if label else "unclear"))
         else:
             out.append(None)
