@@ -18,7 +18,7 @@ import grounding
 
 USER = "grounding-sandbox-test"
 PYTEST_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py")
-MODULES = ("errors.py", "types.py", "cases.py", "expectations.py", "thresholds.py", "cli.py")
+MODULES = ("errors.py", "types.py", "cases.py", "expectations.py", "thresholds.py", "cli.py", "transcripts.py")
 TESTS = ("test_sandbox.py", "test_store.py")
 HERE = Path(__file__).parent
 
