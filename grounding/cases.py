@@ -69,3 +69,11 @@ def load_cases(path: str | Path, modality: str | None = None) -> tuple[Case, ...
         seen[case.id] = n
         cases.append(case)
     return tuple(cases)
+
+
+def profile_case_file(path: str | Path, folder: str | None) -> Path:
+    """A profile's own copy of a case file (cases/thorough/file.toml beside cases/file.toml) where it exists,
+    else the file itself."""
+    path = Path(path)
+    own = path.parent / folder / path.name if folder else path
+    return own if own.is_file() else path

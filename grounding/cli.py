@@ -7,6 +7,7 @@
     grounding history --store .grounding/ [--json] [--plots DIR]
     grounding report --store .grounding/ [--run ROUND] [--baseline REF] [--html FILE] [--markdown FILE]
     grounding store check --store .grounding/ [--json]
+    grounding plan [--store .grounding/ --run ROUND --modality M | --rate R --cases N] [--target-fall F]
     grounding selftrain --model PATH --rounds N --workdir DIR [--fresh SHARE] [--images N] [--texts N] [--steps N]
 
 `judge` prints one JSON object per file (a JSON list). Exit status: 0 when every file passes (report: no
@@ -69,6 +70,19 @@ def _parser() -> argparse.ArgumentParser:
                       help="a case file for the gate, used for the modality it names (repeatable; default: the "
                            "suites' own)")
     loop.add_argument("--device", default=None)
+    planned = commands.add_parser("plan", help="seeds and cases a run needs to detect a target fall")
+    planned.add_argument("--target-fall", type=float, default=0.05, help="the fall of a pass share to detect "
+                         "with 80%% power (default 0.05)")
+    planned.add_argument("--store", type=Path, default=None, help="plan from a stored run's own pass rates")
+    planned.add_argument("--run", default=None, help="with --store: a run id or round label (default: the latest)")
+    planned.add_argument("--modality", default=None, help="with --store: the modality to plan for")
+    planned.add_argument("--rate", type=float, default=0.95, help="without --store: the pass rate (default 0.95)")
+    planned.add_argument("--cases", type=int, default=None, help="plan for this many cases (default: the run's, "
+                         "else 60)")
+    planned.add_argument("--slices", type=int, default=20, help="without --store: slices tested together (default 20)")
+    planned.add_argument("--tolerance", type=float, default=0.05, help="the --concept-tolerance (default 0.05)")
+    planned.add_argument("--min-pass-rate", type=float, default=0.75, help="the floor (default 0.75)")
+    planned.add_argument("--confidence", type=float, default=0.95)
     store = commands.add_parser("store", help="look after a result store")
     store_commands = store.add_subparsers(dest="store_command", required=True)
     check = store_commands.add_parser("check", help="the database's integrity; missing, damaged and orphaned "
@@ -366,6 +380,25 @@ def check_store(args: argparse.Namespace) -> int:
     return 0 if found.healthy else 1
 
 
+def show_plan(args: argparse.Namespace) -> int:
+    from .planning import Design, design_from_run, plan_lines
+
+    for name in ("target_fall", "rate", "tolerance", "min_pass_rate", "confidence"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise GroundingUsageError(f"plan --{name.replace('_', '-')} {getattr(args, name)}: must lie between 0 "
+                                      f"and 1.")
+    if (args.cases is not None and args.cases < 1) or args.slices < 1:
+        raise GroundingUsageError("plan --cases and --slices: must be at least 1.")
+    if args.store is not None:
+        design = design_from_run(args.store, args.run, args.modality)
+    else:
+        design = Design(f"an assumed pass rate of {args.rate:.3f}", (args.rate,) * (args.cases or 60), True,
+                        args.slices)
+    print("\n".join(plan_lines(design, target=args.target_fall, tolerance=args.tolerance, floor=args.min_pass_rate,
+                               confidence=args.confidence, cases=args.cases)))
+    return 0
+
+
 def run_selftrain(args: argparse.Namespace) -> int:
     from .history import as_table, history
     from .html_report import render
@@ -399,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_selftrain(args)
         if args.command == "store":
             return check_store(args)
+        if args.command == "plan":
+            return show_plan(args)
         results = commands[args.kind](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)

@@ -10,9 +10,9 @@ only when it is both significant and larger than its tolerance.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from statistics import NormalDist, fmean, pvariance
+from statistics import fmean, pvariance
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -24,7 +24,6 @@ from .store import Store, artifact_sha
 from .thresholds import Thresholds
 from .types import Case, Record
 
-POWER = 0.8  # the minimum detectable effect is the fall this run would detect with 80% probability
 KNN = 3  # neighbours that define a sample's manifold ball for precision and recall
 
 
@@ -48,7 +47,8 @@ class CaseChange:
         return self.pass_rate_fell or self.clip_score_fell
 
     def line(self) -> str:
-        text = (f"pass rate {self.before:.2f} -> {self.after:.2f} over {self.seeds} paired seeds (lost {self.lost}, "
+        counted = "paired seeds" if self.seeds > 1 else "observed pair (every seed gave one same output)"
+        text = (f"pass rate {self.before:.2f} -> {self.after:.2f} over {self.seeds} {counted} (lost {self.lost}, "
                 f"gained {self.gained}; one-sided exact McNemar p={self.p_value:.3g})")
         if self.clip_before is not None and self.clip_after is not None:
             text += f", CLIPScore {self.clip_before:.3f} -> {self.clip_after:.3f} (sign-flip p={self.clip_p_value:.3g})"
@@ -70,9 +70,10 @@ class SliceChange:
     p_value: float
     p_adjusted: float
     tolerance: float
-    spread: float  # unpaired standard error of the mean delta, from the per-case means
     mde: float
     alpha: float
+    design: tuple[tuple[float, float, int], ...] = field(default=(), repr=False, compare=False)
+    # per case: (baseline mean, baseline within-case variance, observations), for the stated power
 
     @property
     def regressed(self) -> bool:
@@ -185,41 +186,53 @@ def _outputs(records: Iterable[Record]) -> dict[tuple[str, int], _Output]:
     return {key: _Output(verdicts.get(key, {}), scores.get(key, {}), sha) for key, sha in artifacts.items()}
 
 
-def _slice(name: str, kind: str, pairs: list[tuple[str, float, float]], tolerance: float,
-           t: Thresholds) -> SliceChange:
-    """pairs: (case id, before, after) per output. Holm's adjustment and the minimum detectable effect are set
-    once the whole family of slices is known."""
+def _slice(name: str, kind: str, pairs: list[tuple[str, float, float]], tolerance: float, t: Thresholds,
+           observed: Mapping[str, int]) -> SliceChange:
+    """pairs: (case id, before, after) per output; observed: distinct observations per case. Holm's adjustment
+    and the minimum detectable effect are set once the whole family of slices is known."""
     groups = [case for case, _, _ in pairs]
     deltas = [after - before for _, before, after in pairs]
     by_case: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for case, before, after in pairs:
         by_case[case].append((before, after))
-    before_means = [fmean(b for b, _ in v) for v in by_case.values()]
-    after_means = [fmean(a for _, a in v) for v in by_case.values()]
-    spread = (pvariance(before_means) + pvariance(after_means)) ** 0.5 / max(len(by_case) - 1, 1) ** 0.5
+    design = tuple((fmean(b for b, _ in v), pvariance([b for b, _ in v]), min(observed.get(case, len(v)), len(v)))
+                   for case, v in by_case.items())
     changed = sum(abs(sum(a - b for b, a in v)) > 1e-12 for v in by_case.values())
     return SliceChange(name, kind, len(by_case), len(pairs), changed, fmean(b for _, b, _ in pairs),
                        fmean(a for _, _, a in pairs),
                        paired_bootstrap(deltas, groups=groups, confidence=t.confidence),
-                       sign_flip_test(deltas, groups=groups), 1.0, tolerance, spread, float("inf"), t.alpha)
+                       sign_flip_test(deltas, groups=groups), 1.0, tolerance, float("inf"), t.alpha, design)
+
+
+def _mde(s: SliceChange, t: Thresholds, family: int) -> float:
+    """The fall this slice detects with 80% power at Holm's strictest level over `family` slices (power.py): from
+    the binomial for pass shares; for scores from the baseline's within-case variance, on both sides."""
+    from .power import fall_mde, score_mde
+
+    rates, variances, counts = zip(*s.design) if s.design else ((), (), ())
+    if s.kind == "pass":
+        return fall_mde(rates, counts, tolerance=s.tolerance, confidence=t.confidence, family=family)
+    if all(n == 1 for n in counts) and len(rates) > 1:  # one value per case: its spread is across cases
+        variances = (pvariance(rates),) * len(rates)
+    return score_mde(variances, counts, tolerance=s.tolerance, confidence=t.confidence, family=family)
 
 
 def _adjusted(tested: list[SliceChange], t: Thresholds) -> tuple[SliceChange, ...]:
     """Holm's correction over the slices that can reach significance at all (Tarone's rule for discrete tests:
     a sign-flip test over G changed cases cannot give p below 2^-G, so a slice with fewer changed cases can
-    never reject and does not spend the family's error rate). The minimum detectable effect is the fall found
-    with 80% power at Holm's strictest level (normal approximation, unpaired: conservative), never below the
-    tolerance, which a fall must exceed anyway; infinite where too few cases exist to reach that level."""
+    never reject and does not spend the family's error rate). The minimum detectable effect is stated for the
+    family of slices that could be tested at this size (enough cases), whatever changed this time."""
     family = [i for i, s in enumerate(tested) if 0.5 ** s.changed < t.alpha]
     adjusted = dict(zip(family, holm([tested[i].p_value for i in family])))
-    size = max(len(family), 1)
-    z = NormalDist().inv_cdf(1 - t.alpha / size) + NormalDist().inv_cdf(POWER)
-    return tuple(replace(s, p_adjusted=adjusted.get(i, 1.0),
-                         mde=max(s.tolerance, z * s.spread) if 0.5 ** s.cases * size < t.alpha else float("inf"))
-                 for i, s in enumerate(tested))
+    testable = max(sum(0.5 ** s.cases < t.alpha for s in tested), 1)
+    return tuple(replace(s, p_adjusted=adjusted.get(i, 1.0), mde=_mde(s, t, testable)) for i, s in enumerate(tested))
 
 
 def _case_change(case_id: str, pairs: list[tuple[_Output, _Output]], t: Thresholds) -> CaseChange:
+    """The case's fall over its paired seeds; seeds that gave one same output on both sides (greedy decoding)
+    are one observed pair, not as many as there are seeds."""
+    if len({(b.artifact, b.passed, a.artifact, a.passed) for b, a in pairs}) == 1:
+        pairs = pairs[:1]
     lost = sum(b.passed and not a.passed for b, a in pairs)
     gained = sum(a.passed and not b.passed for b, a in pairs)
     before, after = fmean(b.passed for b, _ in pairs), fmean(a.passed for _, a in pairs)
@@ -272,12 +285,14 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
     by_case: dict[str, list[tuple[_Output, _Output]]] = defaultdict(list)
     for key in paired:
         by_case[key[0]].append((before[key], now[key]))
+    observed = {cid: 1 if len({(b.artifact, b.passed, a.artifact, a.passed) for b, a in pairs}) == 1 else len(pairs)
+                for cid, pairs in by_case.items()}
     case_changes = tuple(_case_change(cid, pairs, t) for cid, pairs in sorted(by_case.items()))
 
     pass_pairs = {"all outputs": [(k[0], float(before[k].passed), float(now[k].passed)) for k in paired]}
-    for word in sorted({w for cid in by_case for w in _words(cases.get(cid))}):
+    for word in sorted({w for cid in by_case for w in concept_words(cases.get(cid))}):
         pass_pairs[f"concept {word!r}"] = [(k[0], float(before[k].passed), float(now[k].passed))
-                                           for k in paired if word in _words(cases.get(k[0]))]
+                                           for k in paired if word in concept_words(cases.get(k[0]))]
     # A verdict a judge did not give on one side (it did not apply: no bandit finding to assure about) is not a
     # failure there, so a false assurance that appears only now still pairs with the baseline's output.
     for metric in sorted({m for k in paired for m in now[k].verdicts.keys() | before[k].verdicts.keys()}):
@@ -294,12 +309,12 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
     if not paired:
         return ModalityComparison(modality, baseline_name, t, (), (), len(now) + len(before))
     distribution, diversity = _distribution(paired, now, before, embeddings or {}, embedder, t)
-    slices = _adjusted([_slice(name, kind, pairs, tol, t) for name, kind, pairs, tol in wanted + diversity], t)
+    slices = _adjusted([_slice(name, kind, pairs, tol, t, observed) for name, kind, pairs, tol in wanted + diversity], t)
     return ModalityComparison(modality, baseline_name, t, case_changes, slices,
                               len(now.keys() ^ before.keys()), distribution)
 
 
-def _words(case: Case | None) -> set[str]:
+def concept_words(case: Case | None) -> set[str]:
     """The concept words a case is tested under: its concepts and its category."""
     if case is None:
         return set()
@@ -313,6 +328,17 @@ class Baseline:
     name: str
     records: tuple[Record, ...]
     root: Path
+
+    def check_seeds(self, seeds: range) -> None:
+        """A comparison pairs outputs of the same seed: a run on none of the baseline's seeds compares nothing."""
+        used = sorted({r.seed for r in self.records})
+        if used and not set(used) & set(seeds):
+            shown = f"{used[0]}-{used[-1]}" if len(used) > 1 else str(used[0])
+            raise GroundingUsageError(
+                f"--baseline {self.name}: it judged seeds {shown} and this run judges seeds {seeds.start}-"
+                f"{seeds.stop - 1}, so no output pairs with the baseline's and nothing could be compared. Compare "
+                f"on the baseline's seeds (--seed-start {used[0]}), or record a baseline on these seeds first "
+                f"(run the baseline model with --seed-start {seeds.start} and a --round label).")
 
 
 def load_baseline(ref: str, store: Store) -> Baseline:

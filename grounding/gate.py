@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .cases import load_cases
+from .cases import load_cases, profile_case_file
 from .checkpoint import resolve
 from .compare import ModalityComparison, against, load_baseline
 from .errors import GroundingUsageError
+from .run import ModalityResults
 from .settings import from_values
 from .store import Store
 
@@ -28,16 +29,29 @@ CASE_FILES = {"text-to-image": "text_to_image.toml", "ascii-art": "ascii_art.tom
 
 @dataclass(frozen=True)
 class GateVerdict:
-    """Whether the candidate may pass: no significant regression in any modality, slice or case."""
+    """Whether the candidate may pass: every check `pytest suites/` makes holds (no case or pooled rate
+    significantly below the floor, no significant regression of a slice or a case, no control output let
+    through), from the same results."""
 
-    passed: bool
     run_id: str
     round: str
     baseline: str | None
-    comparisons: tuple[ModalityComparison, ...]
+    results: Mapping[str, ModalityResults]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures()
+
+    @property
+    def comparisons(self) -> tuple[ModalityComparison, ...]:
+        return tuple(r.comparison for r in self.results.values() if r.comparison is not None)
+
+    def failures(self) -> list[str]:
+        """One line per failing check, per modality."""
+        return [f"{modality}: {line}" for modality, r in self.results.items() for line in r.failures()]
 
     def regressions(self) -> list[str]:
-        """One line per significant regression: the slices, then the cases."""
+        """One line per significant regression against the baseline: the slices, then the cases."""
         out = [f"{c.modality}: {s.line()}" for c in self.comparisons for s in c.regressions]
         out += [f"{c.modality}: case {case.case_id}: {case.line()}" for c in self.comparisons for case in c.cases
                 if case.regressed]
@@ -45,13 +59,14 @@ class GateVerdict:
 
     def summary(self) -> str:
         state = "passed" if self.passed else "FAILED"
-        against = f"against baseline {self.baseline!r}" if self.baseline else "with no baseline (nothing to regress from)"
+        against = f"against baseline {self.baseline!r}" if self.baseline else "with no baseline (floors only)"
         lines = [f"grounding gate {state}: round {self.round!r} (run {self.run_id}) {against}"]
-        return "\n".join(lines + [f"  {line}" for line in self.regressions()])
+        return "\n".join(lines + [f"  {line}" for line in self.failures()])
 
 
-def _cases_for(modality: str, cases: Mapping[str, str | Path] | None):
-    path = (cases or {}).get(modality) or SUITE_CASES / CASE_FILES.get(modality, f"{modality}.toml")
+def _cases_for(modality: str, cases: Mapping[str, str | Path] | None, folder: str | None):
+    path = (cases or {}).get(modality) or profile_case_file(SUITE_CASES / CASE_FILES.get(modality, f"{modality}.toml"),
+                                                           folder)
     if not Path(path).is_file():
         raise GroundingUsageError(
             f"gate: no case file for {modality} at {path}. Pass cases={{{modality!r}: 'path/to/cases.toml'}} "
@@ -60,18 +75,21 @@ def _cases_for(modality: str, cases: Mapping[str, str | Path] | None):
 
 
 def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", store: str | Path = ".grounding",
-         modalities: Sequence[str] | None = None, cases: Mapping[str, str | Path] | None = None, seeds: int = 4, confidence: float = 0.95,
-         tolerance: float = 0.25, concept_tolerance: float = 0.05, clip_tolerance: float = 0.1,
-         judge: str | None = None, device: str | None = None, allow_pickle: bool = False) -> GateVerdict:
-    """Run each modality of `model` (or those in `modalities`) on its cases (default: the suites' case files),
-    append the run to `store` and test it against `baseline`: a round label or run id in the store, another
-    store folder, or None to record a first round. Raises GroundingUsageError on bad input before anything is
-    generated."""
+         modalities: Sequence[str] | None = None, cases: Mapping[str, str | Path] | None = None,
+         profile: str = "default", seeds: int | None = None, seed_start: int = 0, min_pass_rate: float = 0.75,
+         floor_rule: str = "test", confidence: float = 0.95, tolerance: float = 0.25, concept_tolerance: float = 0.05,
+         clip_tolerance: float = 0.1, judge: str | None = None, device: str | None = None,
+         allow_pickle: bool = False) -> GateVerdict:
+    """Run each modality of `model` (or those in `modalities`) on its cases (default: the suites' case files, or
+    the profile's), append the run to `store` and judge it as `pytest suites/` does with the same options:
+    floors, and against `baseline` (a round label or run id in the store, another store folder, or None for
+    floors only) the regressions. Raises GroundingUsageError on bad input before anything is generated."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .run import RunState, run_modality
+    from .run import RunState, modality_results, run_modality
 
     settings = from_values({"model": str(model), "judge": judge, "round": round, "baseline": baseline,
-                            "store": str(store), "seeds": seeds, "min-pass-rate": None, "tolerance": tolerance,
+                            "store": str(store), "profile": profile, "seeds": seeds, "seed-start": seed_start,
+                            "min-pass-rate": min_pass_rate, "floor-rule": floor_rule, "tolerance": tolerance,
                             "concept-tolerance": concept_tolerance, "clip-tolerance": clip_tolerance,
                             "confidence": confidence, "device": device, "allow-pickle": allow_pickle})
     checkpoints = [c for c in resolve(settings.model, allow_pickle=settings.allow_pickle)
@@ -79,22 +97,24 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
     if not checkpoints:
         raise GroundingUsageError(f"gate: {model} holds none of the modalities {list(modalities or [])}. Name "
                                   f"modalities it has (text-to-image, ascii-art, code), or leave modalities out.")
-    chosen = {c.modality: _cases_for(c.modality, cases) for c in checkpoints}
+    chosen = {c.modality: _cases_for(c.modality, cases, settings.case_folder) for c in checkpoints}
     result_store = Store(settings.store)
     try:
         before = load_baseline(baseline, result_store) if baseline else None
+        if before is not None:
+            before.check_seeds(settings.seed_range)
         state = RunState()
-        comparisons = []
+        results = {}
         for checkpoint in checkpoints:
             modality_cases = chosen[checkpoint.modality]
             records = run_modality(checkpoint, modality_cases, settings, result_store, state)
             state.records.extend(records)
             state.cases.extend(modality_cases)
             by_id = {c.id: c for c in modality_cases}
-            if before is not None:
-                comparisons.append(against(before, checkpoint.modality, records, by_id, result_store,
-                                           settings.thresholds, settings.judge))
+            comparison = None if before is None else against(before, checkpoint.modality, records, by_id,
+                                                             result_store, settings.thresholds, settings.judge)
+            results[checkpoint.modality] = modality_results(by_id, records, comparison, settings)
         state.save(result_store, settings)
     finally:
         result_store.close()
-    return GateVerdict(all(c.passed for c in comparisons), state.run_id, settings.round, baseline, tuple(comparisons))
+    return GateVerdict(state.run_id, settings.round, baseline, results)

@@ -14,7 +14,7 @@ from .settings import OPTIONS, Settings, flag_name, from_values, ini_name
 SETTINGS = pytest.StashKey[Settings]()
 STATE = pytest.StashKey["object"]()
 BASELINE = pytest.StashKey["object"]()
-GROUNDING_FIXTURES = ("grounding_results", "grounding_store")
+GROUNDING_FIXTURES = ("grounding_results", "grounding_store", "grounding_suite")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,7 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "grounding(modality): a grounding check of one modality")
+    config.addinivalue_line("markers", "grounding(modality, cases=FILE): a grounding check of one modality; its "
+                                       "`case` argument runs over the case file FILE (relative to the module)")
     values = {}
     for option, *_ in OPTIONS:
         given = config.getoption(flag_name(option).lstrip("-").replace("-", "_"))
@@ -73,11 +74,34 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     try:
         store = Store(settings.store)
         try:
-            session.config.stash[BASELINE] = load_baseline(settings.baseline, store) if settings.baseline else None
+            baseline = load_baseline(settings.baseline, store) if settings.baseline else None
         finally:
             store.close()
+        if baseline is not None:
+            baseline.check_seeds(settings.seed_range)
     except GroundingUsageError as err:
         raise pytest.UsageError(str(err)) from None
+    session.config.stash[BASELINE] = baseline
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A suite's `case` argument runs over its case file: `pytest.mark.grounding(modality, cases="file.toml")`
+    names it, relative to the suite module; the profile may swap in its own copy (cases/thorough/file.toml)."""
+    marker = metafunc.definition.get_closest_marker("grounding")
+    if marker is None or "case" not in metafunc.fixturenames or "cases" not in marker.kwargs:
+        return
+    cases = suite_cases(metafunc.config.stash[SETTINGS], marker, metafunc.definition.path)
+    metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+
+
+def suite_cases(settings: Settings, marker: pytest.Mark, module: "os.PathLike[str]"):
+    """The cases a suite module's marker names, for this run's profile."""
+    from pathlib import Path
+
+    from .cases import load_cases, profile_case_file
+
+    path = profile_case_file(Path(module).parent / marker.kwargs["cases"], settings.case_folder)
+    return load_cases(path, marker.args[0] if marker.args else None)
 
 
 @pytest.fixture(scope="session")
@@ -96,13 +120,23 @@ def grounding_store(grounding_settings: Settings):
     store.close()
 
 
+@pytest.fixture(scope="module")
+def grounding_suite(request: pytest.FixtureRequest, grounding_settings: Settings, grounding_results):
+    """The results of the modality the requesting suite module is marked with, on its case file."""
+    marker = request.node.get_closest_marker("grounding")
+    if marker is None or not marker.args or "cases" not in marker.kwargs:
+        raise pytest.UsageError(f"{request.path}: a suite module needs pytestmark = pytest.mark.grounding(modality, "
+                                f"cases='cases/<file>.toml') to use the grounding_suite fixture.")
+    return grounding_results(marker.args[0], suite_cases(grounding_settings, marker, request.path))
+
+
 @pytest.fixture(scope="session")
 def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settings, grounding_store):
     """modality -> ModalityResults for the cases this session selected, computed once per modality."""
     # Offline unless the user says otherwise: set before diffusers, transformers or open_clip import the hub client.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .compare import against, load_baseline
-    from .run import ModalityResults, RunState, run_modality
+    from .run import ModalityResults, RunState, modality_results, run_modality
 
     config = request.config
     state = config.stash.setdefault(STATE, RunState())
@@ -130,13 +164,10 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
             pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
         state.records.extend(records)
         state.cases.extend(cases)
-        by_case: dict = {}
-        for record in records:
-            by_case.setdefault(record.case_id, []).append(record)
         by_id = {c.id: c for c in cases}
         comparison = None if baseline is None else against(baseline, modality, records, by_id, grounding_store,
                                                            settings.thresholds, settings.judge)
-        computed[modality] = ModalityResults(by_id, by_case, comparison, settings)
+        computed[modality] = modality_results(by_id, records, comparison, settings)
         return computed[modality]
 
     return results

@@ -6,10 +6,12 @@ from collections import defaultdict
 from pathlib import Path
 
 from .judges.clip import CLIPSCORE_SCALE
-from .compare import ModalityComparison, Thresholds, compare_runs
+from .compare import ModalityComparison, Thresholds, compare_runs, concept_words
+from .floors import floor_tests
+from .power import stated_power
 from .store import Store
-from .types import Record
-from .verdicts import summarize
+from .types import Case, Record
+from .verdicts import case_observations, summarize
 
 
 def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
@@ -44,6 +46,7 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
     try:
         run = next(r for r in store.runs() if r["run_id"] == run_id)
         records = store.records(run_id)
+        stored_cases = store.cases(run_id)
         settings = run["settings"]
         comparisons = (compare_runs(store, run_id, settings["baseline"], Thresholds(**settings["thresholds"]),
                                     settings.get("judge"))
@@ -83,9 +86,35 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
             lost = sum(bool(r.passed) for r in controls)
             lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "
                          f"{lost}/{len(controls)} held")
+        lines += [f"  {line}" for line in floor_lines(cases, stored_cases.get(modality, {}), settings)]
     for comparison in comparisons:
         lines += comparison_lines(comparison)
     return lines
+
+
+def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settings: dict) -> list[str]:
+    """The run's floor verdicts and what a run of its size can detect (its stated power)."""
+    thresholds = Thresholds(**settings.get("thresholds", {}))
+    floor, rule = settings.get("min_pass_rate", 0.75), settings.get("floor_rule", "test")
+    observed = {cid: case_observations(rs) for cid, rs in records.items()}
+    floors = floor_tests(observed, floor, confidence=thresholds.confidence, rule=rule)
+    failed = floors.failed_cases()
+    distinct = sum(o.total for o in observed.values())
+    seeds = sum(o.seeds for o in observed.values())
+    counted = [] if distinct == seeds else [
+        f"observations: {distinct} distinct outputs of {seeds} (seeds that all gave one output count once; set a "
+        f"sampling temperature in grounding.toml for spread)"]
+    concepts: dict[str, list[str]] = defaultdict(list)
+    for cid in observed:
+        for word in concept_words(cases.get(cid)):
+            concepts[word].append(cid)
+    concepts = {w: ids for w, ids in concepts.items() if 1 < len(ids) < len(observed)}
+    metrics = len({(r.judge, r.metric) for rs in records.values() for r in rs if r.passed is not None})
+    power = stated_power({cid: o.rate for cid, o in observed.items()}, {cid: o.total for cid, o in observed.items()},
+                         concepts, floor=floor, tolerance=thresholds.concept_tolerance,
+                         confidence=thresholds.confidence, metrics=metrics)
+    return [f"floor: {len(failed)} of {len(observed)} cases {'below' if rule == 'point' else 'significantly below'} "
+            f"{floor:.2f}; all cases: {floors.pooled.line()}", *counted, *power.lines()]
 
 
 MOVED_SHOWN = 3

@@ -11,10 +11,11 @@ from .checkpoint import Checkpoint, content_hash
 from .compare import ModalityComparison
 from .errors import GroundingUsageError
 from .evaluate import RunInfo, generate, to_records
+from .floors import Floors, floor_tests
 from .settings import Settings
 from .store import Store
 from .types import Artifact, Case, Record
-from .verdicts import CaseVerdict, case_verdict
+from .verdicts import CaseVerdict, case_observations, case_verdict
 
 
 @dataclass
@@ -34,26 +35,65 @@ class RunState:
                          records=self.records, cases=self.cases,
                          settings={"models": self.models, "generation": self.generation,
                                    "judge": settings.judge or "bundled:shapes-clip", "seeds": settings.seeds,
+                                   "seed_start": settings.seed_start, "profile": settings.profile,
+                                   "min_pass_rate": settings.min_pass_rate, "floor_rule": settings.floor_rule,
                                    "baseline": settings.baseline, "thresholds": asdict(settings.thresholds)})
 
 
 @dataclass(frozen=True)
 class ModalityResults:
-    """Records of one modality in this run and, with --baseline, their comparison with the baseline's."""
+    """Records of one modality in this run, its floor tests and, with --baseline, the comparison with the
+    baseline's. Every verdict of the suites and of `gate()` is read from here."""
 
     cases: dict[str, Case]
     records: dict[str, list[Record]]
     comparison: ModalityComparison | None
     settings: Settings
+    floors: Floors
 
     def verdict(self, case_id: str) -> CaseVerdict:
-        return case_verdict(
-            self.cases[case_id], [r for r in self.records.get(case_id, []) if not r.judge.endswith("-control")],
-            min_pass_rate=self.settings.min_pass_rate,
-            change=None if self.comparison is None else self.comparison.case(case_id))
+        return case_verdict(self.cases[case_id], self.judged(case_id), floor=self.floors.cases[case_id],
+                            change=None if self.comparison is None else self.comparison.case(case_id))
+
+    def judged(self, case_id: str) -> list[Record]:
+        return [r for r in self.records.get(case_id, []) if not r.judge.endswith("-control")]
 
     def controls(self, case_id: str) -> list[Record]:
         return [r for r in self.records.get(case_id, []) if r.judge.endswith("-control")]
+
+    def leaks(self) -> list[tuple[str, str]]:
+        """(case id, explanation) of every control output (blank, noise) that the judge let through."""
+        return [(cid, r.explanation) for cid in self.cases for r in self.controls(cid) if not r.passed]
+
+    def floor_message(self) -> str:
+        """The pooled floor's verdict and the cases whose outputs failed, worst first."""
+        pooled = self.floors.pooled
+        worst = sorted(self.floors.cases.values(), key=lambda t: (t.observed.rate, t.p_value))
+        shown = [f"  {t.name}: {t.line()}" for t in worst if t.observed.passed < t.observed.total]
+        return "\n".join([f"all cases of the modality: {pooled.line()}", *shown])
+
+    def failures(self) -> list[str]:
+        """One line per failing check, in the suites' order: cases, the pooled floor, regressions, control leaks."""
+        out = [f"case {cid}: " + "; ".join(self.verdict(cid).problems) for cid in self.cases
+               if not self.verdict(cid).passed]
+        if self.floors.pooled.failed:
+            out.append(f"all cases: {self.floors.pooled.line()}")
+        if self.comparison is not None:
+            out += [f"{s.line()}" for s in self.comparison.regressions]
+        out += [f"control output passed for case {cid}: {why}" for cid, why in self.leaks()]
+        return out
+
+
+def modality_results(cases: dict[str, Case], records: Sequence[Record], comparison: ModalityComparison | None,
+                     settings: Settings) -> ModalityResults:
+    """Group the records by case and test every case, and the pooled rate, against the floor."""
+    by_case: dict[str, list[Record]] = {}
+    for record in records:
+        by_case.setdefault(record.case_id, []).append(record)
+    judged = {cid: [r for r in by_case.get(cid, []) if not r.judge.endswith("-control")] for cid in cases}
+    floors = floor_tests({cid: case_observations(rs) for cid, rs in judged.items()}, settings.min_pass_rate,
+                         confidence=settings.confidence, rule=settings.floor_rule)
+    return ModalityResults(cases, by_case, comparison, settings, floors)
 
 
 def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
@@ -71,7 +111,7 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     run = RunInfo(state.run_id, settings.round, model_hash)
     adapter = load_adapter(checkpoint.modality, checkpoint.path, device=settings.device,
                            allow_pickle=settings.allow_pickle, settings=checkpoint.settings)
-    generated = generate(adapter, cases, range(settings.seeds), store, model_hash)
+    generated = generate(adapter, cases, settings.seed_range, store, model_hash)
     state.generation[checkpoint.modality] = {"artifacts": len(generated.artifacts),
                                              "from_cache": generated.from_cache}
     return JUDGES[checkpoint.modality](adapter, generated, {c.id: c for c in cases}, settings, store, run,

@@ -33,9 +33,30 @@ def _positive(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be a whole number of at least 0")
+    return value
+
+
+def _choice(*names: str) -> Callable[[str], str]:
+    def choose(text: str) -> str:
+        if str(text) not in names:
+            raise ValueError(f"must be one of {', '.join(names)}")
+        return str(text)
+    return choose
+
+
 def _flag(text: Any) -> bool:
     return text is True or str(text).lower() in ("1", "true", "yes", "on")
 
+
+# What a profile changes: option defaults (a flag or ini value still wins) and the case-file folder.
+PROFILES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "thorough": {"seeds": 16, "cases": "thorough"},
+}
 
 # (option, type, default, help); the ini name is the option with dashes as underscores, prefixed grounding_.
 OPTIONS: list[tuple[str, Callable[[str], Any], Any, str]] = [
@@ -44,13 +65,22 @@ OPTIONS: list[tuple[str, Callable[[str], Any], Any, str]] = [
     ("round", str, "0", "label of this run, e.g. the self-training round"),
     ("baseline", str, None, "compare with a run: a round label or run id in the store, or another store folder"),
     ("store", str, ".grounding", "result store folder"),
-    ("seeds", _positive, 4, "generations per case (seeds 0..N-1)"),
-    ("min-pass-rate", _fraction, 0.75, "a case fails when fewer of its seeds pass"),
+    ("profile", _choice(*PROFILES), "default",
+     "default, or thorough: more seeds and the larger case files under suites/cases/thorough/ (more power; "
+     "see `grounding plan`)"),
+    ("seeds", _positive, 4, "generations per case (default profile 4, thorough 16)"),
+    ("seed-start", _count, 0, "first seed: a case is generated with seeds N..N+seeds-1, so a rerun with another "
+     "start judges the model on seeds it was never checked on"),
+    ("min-pass-rate", _fraction, 0.75, "the floor: a case (and the modality's pooled rate) fails when its pass rate is "
+     "significantly below it"),
+    ("floor-rule", _choice("test", "point"), "test",
+     "test: fail a floor when significantly below it (one-sided exact binomial, Benjamini-Hochberg across the "
+     "modality's cases, at --confidence); point: fail when the pass rate itself is below it"),
     ("tolerance", _fraction, 0.25, "with --baseline: largest allowed fall of a case's pass rate"),
     ("concept-tolerance", _fraction, 0.05,
      "with --baseline: largest allowed fall of the share of passing outputs of a modality, concept or judge"),
     ("clip-tolerance", _tolerance, 0.1, "with --baseline: largest allowed fall of a mean CLIPScore (case or slice)"),
-    ("confidence", _fraction, 0.95, "with --baseline: a fall counts only when significant at this level"),
+    ("confidence", _fraction, 0.95, "a fall below the floor or the baseline counts only when significant at this level"),
     ("device", str, None, "torch device (default: cuda when present, else cpu)"),
     ("allow-pickle", _flag, False, "allow pickle (.bin/.pt) weights; they can run code when loaded"),
     ("allow-weak-sandbox", _flag, False,
@@ -82,6 +112,18 @@ class Settings:
     device: str | None
     allow_pickle: bool
     allow_weak_sandbox: bool = False
+    profile: str = "default"
+    seed_start: int = 0
+    floor_rule: str = "test"
+
+    @property
+    def seed_range(self) -> range:
+        return range(self.seed_start, self.seed_start + self.seeds)
+
+    @property
+    def case_folder(self) -> str | None:
+        """The profile's sub-folder of a suite's case folder (its case files, where it has them)."""
+        return PROFILES[self.profile].get("cases")
 
     @property
     def model_given(self) -> bool:
@@ -95,9 +137,11 @@ class Settings:
 
 def from_values(values: dict[str, Any]) -> Settings:
     """Convert raw option values (flag, else ini, else default) and name the bad one if any."""
-    converted = {}
+    converted: dict[str, Any] = {}
     for option, kind, default, _ in OPTIONS:
         raw = values.get(option)
+        if raw is None or raw == "":
+            raw = PROFILES.get(converted.get("profile", "default"), {}).get(option)
         if raw is None or raw == "":
             converted[option] = default
             continue
@@ -116,4 +160,5 @@ def from_values(values: dict[str, Any]) -> Settings:
         concept_tolerance=converted["concept-tolerance"], clip_tolerance=converted["clip-tolerance"],
         confidence=converted["confidence"], device=converted["device"],
         allow_pickle=converted["allow-pickle"], allow_weak_sandbox=converted["allow-weak-sandbox"],
+        profile=converted["profile"], seed_start=converted["seed-start"], floor_rule=converted["floor-rule"],
     )

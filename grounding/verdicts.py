@@ -1,4 +1,5 @@
-"""From records to per-case verdicts: pass rate over seeds, its interval, and the baseline delta."""
+"""From records to per-case verdicts: pass rate over the distinct observations, its floor test, and the baseline
+delta."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from statistics import fmean
 from typing import Iterable
 
 from .compare import CaseChange
-from .stats import clopper_pearson
+from .floors import FloorTest, Observations, observations
+from .store import artifact_sha
 from .types import Case, Record
 
 
@@ -25,19 +27,24 @@ class SeedOutcome:
 class CaseVerdict:
     case: Case
     seeds: tuple[SeedOutcome, ...]
-    pass_rate: float
-    interval: tuple[float, float]
+    floor: FloorTest
     clip_score: float | None
     change: CaseChange | None
     passed: bool
     problems: tuple[str, ...]
 
+    @property
+    def pass_rate(self) -> float:
+        return self.floor.observed.rate
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return self.floor.interval
+
     def message(self) -> str:
         """The failure message: instruction, scores, the contrast that won, and the artifact paths."""
-        lines = [f"instruction: {self.case.instruction!r}",
-                 f"pass rate {self.pass_rate:.2f} over {len(self.seeds)} seeds "
-                 f"(95% Clopper-Pearson {self.interval[0]:.2f}-{self.interval[1]:.2f})"
-                 + (f", mean CLIPScore {self.clip_score:.3f} (2.5*max(cos,0))" if self.clip_score is not None else "")]
+        lines = [f"instruction: {self.case.instruction!r}", self.floor.line()
+                 + (f"; mean CLIPScore {self.clip_score:.3f} (2.5*max(cos,0))" if self.clip_score is not None else "")]
         if self.change is not None:
             lines.append(f"against the baseline: {self.change.line()}")
         lines += [f"FAILED: {p}" for p in self.problems]
@@ -87,10 +94,8 @@ def summarize(records: list[Record]) -> tuple[float, float | None]:
     return (sum(passes) / len(passes) if passes else 0.0), (fmean(clip) if clip else None)
 
 
-def case_verdict(case: Case, records: list[Record], *, min_pass_rate: float,
-                 change: CaseChange | None = None) -> CaseVerdict:
-    """A case passes when enough seeds pass every judge and, against a baseline, it has not fallen significantly
-    further than the tolerance."""
+def seed_outcomes(records: list[Record]) -> tuple[SeedOutcome, ...]:
+    """Per seed: whether its output passed every judge that gives a verdict, and why (or what it was)."""
     outcomes = []
     for seed, rs in sorted(_by_seed(records).items()):
         verdicts = [r for r in rs if r.passed is not None]
@@ -99,16 +104,28 @@ def case_verdict(case: Case, records: list[Record], *, min_pass_rate: float,
         reasons = failed + context if failed else tuple(r for r in context if r.startswith("oracle"))
         outcomes.append(SeedOutcome(seed, all(r.passed for r in verdicts), rs[0].artifact,
                                     reasons or ("no verdict",)))
-    passes = sum(o.passed for o in outcomes)
-    rate, clip = summarize(records)
+    return tuple(outcomes)
+
+
+def case_observations(records: list[Record]) -> Observations:
+    """The case's distinct observations (seeds that all gave one output are one observation)."""
+    return observations([(artifact_sha(o.artifact), o.passed) for o in seed_outcomes(records)])
+
+
+def case_verdict(case: Case, records: list[Record], *, floor: FloorTest,
+                 change: CaseChange | None = None) -> CaseVerdict:
+    """A case passes when its pass rate is not significantly below the floor (or, with --floor-rule point, not
+    below it) and, against a baseline, it has not fallen significantly further than the tolerance."""
+    outcomes = seed_outcomes(records)
+    _, clip = summarize(records)
     problems = []
-    if rate < min_pass_rate:
-        problems.append(f"pass rate {rate:.2f} is below the minimum {min_pass_rate:.2f}")
+    if floor.failed:
+        problems.append(("pass rate below" if floor.rule == "point" else "pass rate significantly below")
+                        + f" the floor --min-pass-rate {floor.floor:.2f}")
     if change is not None and change.pass_rate_fell:
         problems.append(f"pass rate fell {change.before - change.after:.2f} below the baseline's "
                         f"by more than --tolerance (one-sided McNemar p={change.p_value:.3g})")
     if change is not None and change.clip_score_fell:
         problems.append(f"CLIPScore fell {change.clip_before - change.clip_after:.3f} below the baseline's "
                         f"by more than --clip-tolerance (sign-flip p={change.clip_p_value:.3g})")
-    return CaseVerdict(case, tuple(outcomes), rate, clopper_pearson(passes, len(outcomes)), clip, change,
-                       not problems, tuple(problems))
+    return CaseVerdict(case, outcomes, floor, clip, change, not problems, tuple(problems))

@@ -1,38 +1,34 @@
 """Text-to-image grounding: each instruction must be drawn as asked, judged by CLIP and the shapes-world oracle."""
 
-from pathlib import Path
-
 import pytest
 
-from grounding.cases import load_cases
-
-CASES = load_cases(Path(__file__).parent / "cases" / "text_to_image.toml")
-pytestmark = pytest.mark.grounding("text-to-image")
+pytestmark = pytest.mark.grounding("text-to-image", cases="cases/text_to_image.toml")
 
 
-@pytest.fixture(scope="module")
-def results(grounding_results):
-    return grounding_results("text-to-image", CASES)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_instruction_is_grounded(case, results):
-    verdict = results.verdict(case.id)
+def test_instruction_is_grounded(case, grounding_suite):
+    """The case's pass rate is not significantly below --min-pass-rate and, against --baseline, has not fallen."""
+    verdict = grounding_suite.verdict(case.id)
     if not verdict.passed:
         pytest.fail(verdict.message(), pytrace=False)
 
 
-def test_no_significant_regression(results):
+def test_pass_rate_of_all_cases_is_above_the_floor(grounding_suite):
+    """The pooled rate of every output is not significantly below --min-pass-rate (a drift too thin per case)."""
+    if grounding_suite.floors.pooled.failed:
+        pytest.fail(grounding_suite.floor_message(), pytrace=False)
+
+
+def test_no_significant_regression(grounding_suite):
     """Against --baseline: no slice (all outputs, a concept, a judge's metric) fell significantly beyond its tolerance."""
-    if results.comparison is None:
+    if grounding_suite.comparison is None:
         pytest.skip("no --baseline to compare with")
-    if results.comparison.regressions:
-        pytest.fail(results.comparison.message(), pytrace=False)
+    if grounding_suite.comparison.regressions:
+        pytest.fail(grounding_suite.comparison.message(), pytrace=False)
 
 
-def test_judge_rejects_blank_and_noise(results):
+def test_judge_rejects_blank_and_noise(grounding_suite):
     """The CLIP judge must not let a blank or a noise image outrank any case's contrasts."""
-    leaks = [(cid, r.explanation) for cid in results.cases for r in results.controls(cid) if not r.passed]
+    leaks = grounding_suite.leaks()
     if leaks:
         pytest.fail("the judge passed a control image:\n" + "\n".join(f"  {cid}: {why}" for cid, why in leaks),
                     pytrace=False)

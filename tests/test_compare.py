@@ -16,16 +16,19 @@ CASES = {f"{z}-{c}-{s}": Case(f"{z}-{c}-{s}", "text-to-image", f"a {z} {c} {s}",
                               category="attribute") for c in COLOURS for s in SHAPES for z in SIZES}
 
 
-def records(outcome, run="run", cases=CASES, seeds=4, clip=None):
-    """One oracle verdict (and optionally a CLIPScore) per case and seed; outcome(case, seed) -> passed."""
+def records(outcome, run="run", cases=CASES, seeds=4, clip=None, greedy=False):
+    """One oracle verdict (and optionally a CLIPScore) per case and seed; outcome(case, seed) -> passed. Each seed
+    has its own output unless `greedy` (one output for every seed)."""
     out = []
     for case_id in cases:
         for seed in range(seeds):
             ok = outcome(case_id, seed)
-            out.append(Record(run, "0", "h", "text-to-image", case_id, seed, "oracle", "correct", float(ok), ok, "a"))
+            artifact = f"{case_id}-{ok}" if greedy else f"{case_id}-{seed}"
+            out.append(Record(run, "0", "h", "text-to-image", case_id, seed, "oracle", "correct", float(ok), ok,
+                              artifact))
             if clip is not None:
                 out.append(Record(run, "0", "h", "text-to-image", case_id, seed, "clip", "clip_score",
-                                  clip(case_id, seed), None, "a"))
+                                  clip(case_id, seed), None, artifact))
     return out
 
 
@@ -101,6 +104,10 @@ def test_a_case_regresses_only_when_its_seeds_make_the_fall_significant():
         assert (change.before, change.after, change.lost, change.gained) == (1.0, 0.0, seeds, 0)
         assert change.p_value == pytest.approx(0.5 ** seeds)
         assert change.pass_rate_fell is significant
+    greedy = compare("text-to-image", records(lambda c, s: False, cases=cases, seeds=8, greedy=True),
+                     records(lambda c, s: True, cases=cases, seeds=8, greedy=True), cases).case("red-circle")
+    assert (greedy.seeds, greedy.lost, greedy.p_value) == (1, 1, 0.5) and not greedy.pass_rate_fell
+    assert "over 1 observed pair (every seed gave one same output)" in greedy.line()
 
 
 def test_clip_score_falls_are_tested_per_case_and_per_slice():

@@ -1,8 +1,9 @@
 import pytest
 
 from grounding.compare import compare
+from grounding.floors import floor_tests
 from grounding.types import Case, Record
-from grounding.verdicts import case_verdict
+from grounding.verdicts import case_observations, case_verdict
 
 CASE = Case("red", "text-to-image", "a red circle", ("a blue circle",))
 
@@ -18,9 +19,10 @@ def _records(outcomes, clip=1.0):
     return rows
 
 
-def _verdict(records, baseline=None):
+def _verdict(records, baseline=None, rule="point"):
     change = None if baseline is None else compare("text-to-image", records, baseline, {CASE.id: CASE}).case(CASE.id)
-    return case_verdict(CASE, records, min_pass_rate=0.75, change=change)
+    floor = floor_tests({CASE.id: case_observations(records)}, 0.75, rule=rule).cases[CASE.id]
+    return case_verdict(CASE, records, floor=floor, change=change)
 
 
 def test_pass_rate_interval_and_verdict():
@@ -33,9 +35,14 @@ def test_failure_message_names_instruction_scores_winner_and_artifacts():
     verdict = _verdict(_records([True, False, False, False], clip=0.4))
     assert not verdict.passed
     message = verdict.message()
-    for text in ("'a red circle'", "pass rate 0.25", "CLIPScore 0.400", "contrast 'a blue circle' won", "1.png",
-                 "below the minimum 0.75"):
+    for text in ("'a red circle'", "pass rate 0.25 (1/4) over 4 seeds", "CLIPScore 0.400",
+                 "contrast 'a blue circle' won", "1.png", "pass rate below the floor --min-pass-rate 0.75"):
         assert text in message
+    # the default rule asks for significance: one pass in 4 seeds is not significantly below 0.75 (p=0.051) ...
+    assert _verdict(_records([True, False, False, False]), rule="test").passed
+    # ... none in 8 is (p=0.25^8), and the message gives the test
+    tested = _verdict(_records([False] * 8), rule="test")
+    assert not tested.passed and "one-sided exact binomial p=1.53e-05" in tested.message()
 
 
 def test_baseline_fall_fails_above_the_minimum_only_when_significant_and_beyond_tolerance():

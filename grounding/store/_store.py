@@ -232,7 +232,10 @@ def _known_settings(settings: dict) -> bool:
     thresholds = settings.get("thresholds", {})
     return (isinstance(thresholds, dict) and set(thresholds) <= {f.name for f in fields(Thresholds)}
             and all(isinstance(v, (int, float)) and math.isfinite(v) for v in thresholds.values())
-            and all(isinstance(settings.get(k), (str, type(None))) for k in ("baseline", "judge"))
+            and all(isinstance(settings.get(k), (str, type(None))) for k in ("baseline", "judge", "profile"))
+            and settings.get("floor_rule", "test") in ("test", "point")
+            and all(isinstance(settings.get(k, 0), (int, float)) and not isinstance(settings.get(k, 0), bool)
+                    and math.isfinite(settings.get(k, 0)) for k in ("seeds", "seed_start", "min_pass_rate"))
             and isinstance(settings.get("generation", {}), dict)
             and all(isinstance(v, dict) and {"artifacts", "from_cache"} <= set(v)
                     and all(isinstance(n, int) for n in v.values())
