@@ -24,6 +24,7 @@ from .store import Store, artifact_sha
 from .thresholds import Thresholds
 from .types import Case, Record
 
+EARLY_WARNINGS = {"clip/margin": "margin", "oracle/agreement": "agreement"}  # paired continuous readings
 KNN = 3  # neighbours that define a sample's manifold ball for precision and recall
 
 
@@ -74,10 +75,16 @@ class SliceChange:
     alpha: float
     design: tuple[tuple[float, float, int], ...] = field(default=(), repr=False, compare=False)
     # per case: (baseline mean, baseline within-case variance, observations), for the stated power
+    gates: bool = True  # False: an early warning (a paired margin), corrected in its own family, never failing
 
     @property
     def regressed(self) -> bool:
-        return self.p_adjusted < self.alpha and self.interval.mean < -self.tolerance
+        return self.gates and self.p_adjusted < self.alpha and self.interval.mean < -self.tolerance
+
+    @property
+    def warns(self) -> bool:
+        """An early-warning slice that fell significantly (any size): drift that has not flipped verdicts yet."""
+        return not self.gates and self.p_adjusted < self.alpha and self.interval.mean < 0
 
     def line(self) -> str:
         i = self.interval
@@ -86,7 +93,9 @@ class SliceChange:
                 f"{self.outputs} outputs), p={self.p_value:.3g}, Holm p={self.p_adjusted:.3g}, "
                 f"tolerance {self.tolerance:.3f}, "
                 + (f"min. detectable fall {self.mde:.3f}" if self.mde < float("inf")
-                   else "too few cases to reach significance after Holm") + ("  REGRESSED" if self.regressed else ""))
+                   else "too few cases to reach significance after Holm") + ("  REGRESSED" if self.regressed else "")
+                + ("" if self.gates else "  (early warning, does not gate" + (": FELL SIGNIFICANTLY)" if self.warns
+                                                                               else ")")))
 
 
 @dataclass(frozen=True)
@@ -306,10 +315,16 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
             if "clip_score" in now[k].scores and "clip_score" in before[k].scores]
     if clip:
         wanted.append(("clip/clip_score", "score", clip, t.clip_tolerance))
+    warnings = {name: [(k[0], before[k].scores[metric], now[k].scores[metric]) for k in paired
+                       if metric in now[k].scores and metric in before[k].scores]
+                for name, metric in EARLY_WARNINGS.items()}
     if not paired:
         return ModalityComparison(modality, baseline_name, t, (), (), len(now) + len(before))
     distribution, diversity = _distribution(paired, now, before, embeddings or {}, embedder, t)
     slices = _adjusted([_slice(name, kind, pairs, tol, t, observed) for name, kind, pairs, tol in wanted + diversity], t)
+    early = [replace(_slice(name, "score", pairs, 0.0, t, observed), gates=False) for name, pairs in warnings.items()
+             if pairs]
+    slices += _adjusted(early, t)  # its own Holm family: an early warning costs the gating slices no power
     return ModalityComparison(modality, baseline_name, t, case_changes, slices,
                               len(now.keys() ^ before.keys()), distribution)
 

@@ -30,9 +30,16 @@ def judge_images(judge: ClipJudge, artifacts: Sequence[Artifact], cases: dict[st
                              [c.contrasts for c in chosen[part]])
     out = []
     for image, case, scores in zip(images, chosen, clip):
-        extra = [shapes_oracle.score_image(image, case.expect)] if shapes_oracle.applies(case.expect, world) else []
-        out.append([*scores, *extra])
+        oracle = [shapes_oracle.score_image(image, case.expect)] if shapes_oracle.applies(case.expect, world) else []
+        out.append([*scores, _margin(scores[1]), *oracle, *map(shapes_oracle.agreement_score, oracle)])
     return out
+
+
+def _margin(rank: Score) -> Score:
+    """The paired continuous reading behind the rank: how far the instruction's cosine lies above the best
+    contrast's (negative when a contrast won). It moves before a verdict flips."""
+    margin = rank.metadata["margin"]
+    return Score("clip", "margin", margin, None, f"instruction cos minus the best contrast's: {margin:+.3f}")
 
 
 def control_images(size: tuple[int, int], seed: int = 0) -> dict[str, bytes]:

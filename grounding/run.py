@@ -40,6 +40,9 @@ class RunState:
                                    "baseline": settings.baseline, "thresholds": asdict(settings.thresholds)})
 
 
+SHOWN_CASES = 20  # cases listed under a failing pooled floor
+
+
 @dataclass(frozen=True)
 class ModalityResults:
     """Records of one modality in this run, its floor tests and, with --baseline, the comparison with the
@@ -66,11 +69,19 @@ class ModalityResults:
         return [(cid, r.explanation) for cid in self.cases for r in self.controls(cid) if not r.passed]
 
     def floor_message(self) -> str:
-        """The pooled floor's verdict and the cases whose outputs failed, worst first."""
-        pooled = self.floors.pooled
+        """The pooled floor's verdict, then every case with a failing output, worst first, with why it failed."""
         worst = sorted(self.floors.cases.values(), key=lambda t: (t.observed.rate, t.p_value))
-        shown = [f"  {t.name}: {t.line()}" for t in worst if t.observed.passed < t.observed.total]
-        return "\n".join([f"all cases of the modality: {pooled.line()}", *shown])
+        failing = [t for t in worst if t.observed.passed < t.observed.total]
+        lines = [f"all cases of the modality: {self.floors.pooled.line()}",
+                 f"{len(failing)} of {len(worst)} cases have a failing output:"]
+        for test in failing[:SHOWN_CASES]:
+            bad = next(o for o in self.verdict(test.name).seeds if not o.passed)
+            lines += [f"  {test.name}: {self.cases[test.name].instruction!r}, pass rate {test.observed.rate:.2f} over "
+                      f"{test.observed.counted()}", f"      seed {bad.seed}: {'; '.join(bad.reasons)}",
+                      f"      {bad.artifact}"]
+        if len(failing) > SHOWN_CASES:
+            lines.append(f"  ... and {len(failing) - SHOWN_CASES} more (see the HTML report: grounding report)")
+        return "\n".join(lines)
 
     def failures(self) -> list[str]:
         """One line per failing check, in the suites' order: cases, the pooled floor, regressions, control leaks."""

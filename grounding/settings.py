@@ -55,7 +55,7 @@ def _flag(text: Any) -> bool:
 # What a profile changes: option defaults (a flag or ini value still wins) and the case-file folder.
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
-    "thorough": {"seeds": 16, "cases": "thorough"},
+    "thorough": {"seeds": 8, "concept-tolerance": 0.02, "cases": "thorough"},
 }
 
 # (option, type, default, help); the ini name is the option with dashes as underscores, prefixed grounding_.
@@ -66,9 +66,9 @@ OPTIONS: list[tuple[str, Callable[[str], Any], Any, str]] = [
     ("baseline", str, None, "compare with a run: a round label or run id in the store, or another store folder"),
     ("store", str, ".grounding", "result store folder"),
     ("profile", _choice(*PROFILES), "default",
-     "default, or thorough: more seeds and the larger case files under suites/cases/thorough/ (more power; "
-     "see `grounding plan`)"),
-    ("seeds", _positive, 4, "generations per case (default profile 4, thorough 16)"),
+     "default, or thorough: 8 seeds, the larger case files under suites/cases/thorough/ (120 text-to-image cases) "
+     "and --concept-tolerance 0.02, to detect a 5-point fall (see `grounding plan`)"),
+    ("seeds", _positive, 4, "generations per case (default profile 4, thorough 8)"),
     ("seed-start", _count, 0, "first seed: a case is generated with seeds N..N+seeds-1, so a rerun with another "
      "start judges the model on seeds it was never checked on"),
     ("min-pass-rate", _fraction, 0.75, "the floor: a case (and the modality's pooled rate) fails when its pass rate is "

@@ -215,3 +215,17 @@ def test_precision_and_recall_are_also_measured_against_round_0(tmp_path):
     [first] = compare_runs(store, "run-1", "0")  # round 0 is the baseline itself: nothing more to report
     assert first.distribution.origin is None and "against round 0" not in first.message()
     store.close()
+
+
+def test_a_small_fall_of_a_paired_margin_warns_before_verdicts_flip_and_does_not_gate():
+    def with_margin(shift):
+        out = records(lambda c, s: True, seeds=4)
+        return out + [Record("run", "0", "h", "text-to-image", r.case_id, r.seed, "clip", "margin",
+                             0.2 - shift + 0.01 * ((r.seed * 7 + len(r.case_id)) % 5), None, r.artifact) for r in out]
+
+    drifted = compare("text-to-image", with_margin(0.02), with_margin(0.0), CASES)
+    margin = slice_named(drifted, "clip/margin")
+    assert margin.warns and not margin.regressed and drifted.passed
+    assert "(early warning, does not gate: FELL SIGNIFICANTLY)" in margin.line()
+    steady = slice_named(compare("text-to-image", with_margin(0.0), with_margin(0.0), CASES), "clip/margin")
+    assert not steady.warns and "(early warning, does not gate)" in steady.line()

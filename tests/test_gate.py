@@ -1,10 +1,16 @@
-"""grounding.gate: the release gate from Python, on the bundled language models (ASCII art, all 16 cases)."""
+"""grounding.gate: the release gate from Python, on the bundled language models (ASCII art, all 16 cases), and
+its verdicts against `pytest suites/`'s on a drifted text-to-image model."""
+
+import json
+from pathlib import Path
 
 import pytest
 
 import grounding
 from grounding.checkpoint import BUNDLED
 from grounding.store import Store
+
+SUITES = Path(__file__).parents[1] / "suites"
 
 HEALTHY, BIASED = BUNDLED / "shapes-lm", BUNDLED / "shapes-lm-biased"
 
@@ -51,3 +57,36 @@ def test_bad_input_is_refused_before_anything_runs(store, tmp_path):
     with pytest.raises(grounding.GroundingUsageError, match="--seeds"):
         grounding.gate(HEALTHY, store=store, baseline="0", seeds=0)
     assert len(Store(store).runs()) == runs
+
+
+def test_gate_and_pytest_give_the_same_verdicts(pytester, tmp_path):
+    """On a drifted text-to-image model (red and blue swapped), 12 cases at 8 seeds: the same failing cases, the
+    same pooled floor, from the same store."""
+    import re
+    import shutil
+    import tomllib
+
+    from shapes_world.drift import swap_token_embeddings
+
+    every = tomllib.loads((SUITES / "cases" / "text_to_image.toml").read_text())["case"]
+    chosen = [c for c in every if c["category"] == "attribute" and re.search(r"\b(red|blue|green)\b", c["instruction"])]
+    cases = tmp_path / "cases.toml"
+    cases.write_text('modality = "text-to-image"\n' + "".join(
+        f'[[case]]\nid = "{c["id"]}"\ninstruction = "{c["instruction"]}"\ncategory = "attribute"\n'
+        f'contrasts = {json.dumps(c["contrasts"])}\nexpect = {{ things = [{{ colour = "{c["expect"]["things"][0]["colour"]}", '
+        f'shape = "{c["expect"]["things"][0]["shape"]}" }}], count = 1 }}\n' for c in chosen))
+    swapped = Path(shutil.copytree(BUNDLED / "shapes-t2i", tmp_path / "swapped"))
+    swap_token_embeddings(swapped, "red", "blue")
+    suite = (SUITES / "test_text_to_image.py").read_text().replace('cases="cases/text_to_image.toml"', f'cases="{cases}"')
+    pytester.makepyfile(test_swapped=suite)
+    store = tmp_path / "store"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--model={swapped}", "--seeds=8",
+                                           f"--grounding-store={store}")
+    failed_by_pytest = set(re.findall(r"FAILED \S*::test_instruction_is_grounded\[([^\]]+)\]", result.stdout.str()))
+    verdict = grounding.gate(swapped, baseline=None, store=store, cases={"text-to-image": cases}, seeds=8)
+    results = verdict.results["text-to-image"]
+    failed_by_gate = {cid for cid in results.cases if not results.verdict(cid).passed}
+    assert len(chosen) == 9 and failed_by_gate and failed_by_gate == failed_by_pytest
+    assert all(re.search(r"\b(red|blue)\b", results.cases[cid].instruction) for cid in failed_by_gate)
+    assert ("test_pass_rate_of_all_cases_is_above_the_floor" in result.stdout.str()) == results.floors.pooled.failed
+    assert not verdict.passed and any(line.startswith("text-to-image: case ") for line in verdict.failures())

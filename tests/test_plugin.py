@@ -149,3 +149,25 @@ def test_unrelated_test_sessions_never_open_a_store(pytester, tmp_path):
 @pytest.mark.parametrize("value", ["nan", "inf", "-0.5", "x"])
 def test_thresholds_must_be_finite_numbers_in_range(pytester, flag, value):
     _usage_error(pytester.runpytest(f"{flag}={value}"), f"{flag} '{value}'")
+
+
+@pytest.mark.parametrize("flag, value, fragment", [("--floor-rule", "median", "must be one of test, point"),
+                                                   ("--profile", "quick", "must be one of default, thorough"),
+                                                   ("--seed-start", "-1", "at least 0"),
+                                                   ("--seed-start", "x", "--seed-start 'x'")])
+def test_verdict_options_are_checked(pytester, flag, value, fragment):
+    _usage_error(pytester.runpytest(f"{flag}={value}"), fragment)
+
+
+def test_a_profile_sets_defaults_that_flags_and_ini_override(pytester):
+    pytester.makepyfile("""
+        def test_settings(grounding_settings):
+            s = grounding_settings
+            print("SETTINGS", s.profile, s.seeds, s.concept_tolerance, s.seed_range, s.case_folder, s.floor_rule)
+    """)
+    pytester.makeini("[pytest]\ngrounding_seed_start = 7\n")
+    thorough = pytester.runpytest("-s", "--profile=thorough").stdout.str()
+    assert "SETTINGS thorough 8 0.02 range(7, 15) thorough test" in thorough
+    overridden = pytester.runpytest("-s", "--profile=thorough", "--seeds=2", "--floor-rule=point").stdout.str()
+    assert "SETTINGS thorough 2 0.02 range(7, 9) thorough point" in overridden
+    assert "SETTINGS default 4 0.05 range(7, 11) None test" in pytester.runpytest("-s").stdout.str()

@@ -26,6 +26,7 @@ def test_a_photo_model_is_judged_by_clip_alone(tmp_path):
     judge = load_clip_judge(None)
     with_world = judge_images(judge, artifacts, cases, "shapes")[0]
     without = judge_images(judge, artifacts, cases, None)[0]
-    assert [s.judge for s in with_world if s.judge == "oracle"] == ["oracle"]
+    assert [s.metric for s in with_world if s.judge == "oracle"] == ["correct", "agreement"]
     assert next(s for s in with_world if s.judge == "oracle").passed is False
+    assert next(s for s in with_world if s.metric == "agreement").value == 0.0  # neither colour nor shape
     assert "oracle" not in {s.judge for s in without} and {s.judge for s in without} == {"clip"}

@@ -2,8 +2,8 @@ import random
 
 from hypothesis import given, settings, strategies as st
 
-from shapes_world import (COLOURS, SHAPES, Spec, Thing, caption, check, contrasts, random_spec, read, render,
-                          spec_from_dict)
+from shapes_world import (COLOURS, SHAPES, Spec, Thing, agreement, caption, check, contrasts, random_spec, read,
+                          render, spec_from_dict)
 
 
 def test_oracle_reads_rendered_scenes_at_least_99_percent():
@@ -73,3 +73,13 @@ def test_oracle_reads_a_larger_anti_aliased_image_by_area_not_by_sampled_pixels(
     assert [(s.colour, s.shape) for s in seen] == [("red", "circle"), ("blue", "square")]
     nearest = read(image.resize((32, 32), Image.NEAREST))
     assert [(s.colour, s.shape) for s in nearest] == [("red", "circle")]  # what reading by sampling missed
+
+
+def test_agreement_is_the_share_of_asked_attributes_drawn():
+    rng = random.Random(0)
+    image = read(render(Spec((Thing("red", "circle"), Thing("blue", "square"))), rng))
+    assert agreement(image, Spec((Thing("red", "circle"), Thing("blue", "square")))) == 1.0
+    assert agreement(image, Spec((Thing("red", "circle"), Thing("green", "square")))) == 0.75  # one colour drifted
+    assert agreement(image, Spec((Thing("red", "circle"),))) == 0.5  # an extra object halves it
+    assert agreement(image, Spec((Thing("red", "circle"),), count=3)) == 2 / 6
+    assert agreement((), Spec((Thing("red", "circle", "small"),))) == 0.0

@@ -13,10 +13,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import torch
-from safetensors.torch import load_file, save_file
 
 from grounding.checkpoint import BUNDLED
+from shapes_world.drift import degrade_unet, swap_token_embeddings
 
 SUITES = Path(__file__).parents[1] / "suites"
 T2I = BUNDLED / "shapes-t2i"
@@ -57,28 +56,6 @@ def store(tmp_path_factory):
 
 def _copy(tmp_path: Path, name: str) -> Path:
     return Path(shutil.copytree(T2I, tmp_path / name))
-
-
-def swap_token_embeddings(pipeline: Path, first: str, second: str) -> None:
-    """Swap two words' rows of the text encoder's token embedding, as a drifted round might."""
-    vocab = json.loads((pipeline / "tokenizer" / "vocab.json").read_text())
-    a, b = vocab[f"{first}</w>"], vocab[f"{second}</w>"]
-    file = pipeline / "text_encoder" / "model.safetensors"
-    tensors = load_file(file)
-    key = next(k for k in tensors if k.endswith("token_embedding.weight"))
-    tensors[key][[a, b]] = tensors[key][[b, a]]
-    save_file(tensors, file)
-
-
-def degrade_unet(pipeline: Path, noise: float = 0.5, seed: int = 0) -> None:
-    """Add Gaussian noise, `noise` times each tensor's own spread, to every UNet weight."""
-    file = pipeline / "unet" / "diffusion_pytorch_model.safetensors"
-    tensors = load_file(file)
-    generator = torch.Generator().manual_seed(seed)
-    for key, value in tensors.items():
-        if value.numel() > 1 and value.is_floating_point():
-            tensors[key] = value + noise * value.float().std() * torch.randn(value.shape, generator=generator)
-    save_file(tensors, file)
 
 
 def test_bundled_checkpoint_passes_and_a_rerun_regenerates_nothing(pytester, store):
@@ -144,11 +121,36 @@ def test_text_to_image_model_retrained_with_other_seeds_is_not_flagged(pytester,
     result = run_suite(pytester, f"--model={RETRAINED_T2I}", f"--grounding-store={store}", "--round=t2i-seed2",
                        "--baseline=healthy", suites=SUITES / "test_text_to_image.py")
     text = result.stdout.str()
-    assert "test_no_significant_regression" not in "\n".join(re.findall(r"^FAILED .*$", text, re.M))
+    assert result.ret == 0, text[-3000:]  # no regression, and no case significantly below its floor
     assert "text-to-image against baseline healthy: 0 significant regressions" in text
     assert regressed_slices(result) == []
-    # another model may miss a case's own threshold (measured: 1 of 60); that is not drift, and it is rare
-    assert len(failed_ids(result)) <= 3
+
+
+def test_a_healthy_model_passes_on_fresh_seeds(pytester, store):
+    """Seeds it was never checked on (the default run uses 0-3): the floors do not cry wolf."""
+    result = run_suite(pytester, f"--grounding-store={store}", "--seed-start=40", "--round=fresh",
+                       suites=SUITES / "test_text_to_image.py")
+    text = result.stdout.str()
+    assert result.ret == 0, text[-3000:]
+    assert "0 of 60 cases significantly below 0.75" in text and "a case cannot fail the floor alone" in text
+    assert re.search(r"against a baseline of this size, a uniform fall of the pass share is found with 80% power "
+                     r"from 0\.0\d\d \(all outputs\); per concept 0\.\d+ to 0\.\d+", text)
+
+
+def test_a_baseline_on_other_seeds_is_refused_before_generating(pytester, store, tmp_path):
+    run_suite(pytester, f"--grounding-store={store}", "--round=healthy", suites=SUITES / "test_text_to_image.py")
+    before = {p.name for p in (store / "artifacts").rglob("*.png")}
+    result = run_suite(pytester, f"--grounding-store={store}", "--seed-start=900", "--baseline=healthy",
+                       suites=SUITES / "test_text_to_image.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "judged seeds 0-3 and this run judges seeds 900-903" in result.stdout.str() + result.stderr.str()
+    assert {p.name for p in (store / "artifacts").rglob("*.png")} == before
+
+
+def test_the_thorough_profile_collects_its_larger_case_file(pytester):
+    result = run_suite(pytester, "--profile=thorough", "--collect-only", "-q", suites=SUITES / "test_text_to_image.py")
+    assert result.ret == 0
+    assert len(re.findall(r"test_instruction_is_grounded\[", result.stdout.str())) == 120
 
 
 def test_unknown_baseline_stops_before_generating_anything(pytester, tmp_path):
@@ -166,10 +168,13 @@ def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pyt
                        "--round=biased", "--baseline=lm-0")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     text = result.stdout.str()
-    ascii_failed, code_failed = failed_ids(result, "test_ascii_art"), failed_ids(result, "test_code")
-    assert len(ascii_failed) >= 8 and "self-description: counterfactual description" in text
+    # greedy decoding: each case is one observation, never significant alone; together they fail the pooled floor
+    assert failed_ids(result, "test_ascii_art") == [] and failed_ids(result, "test_code") == []
+    for module in ("test_ascii_art", "test_code"):
+        assert f"{module}.py::test_pass_rate_of_all_cases_is_above_the_floor" in text
+    assert "over 1 distinct output of 4 seeds" in text and "self-description: counterfactual description" in text
     assert "primed with 'Draw a" in text and "the art shows" in text and "blind description" in text
-    assert len(code_failed) >= 5 and all(f.startswith("secure-") for f in code_failed)
+    assert re.search(r"\d+ of 40 cases have a failing output", text) and "  secure-" in text
     assert re.search(r"bandit: \d finding\(s\) at or above severity \w+ and confidence \w+: B\d{3} \w+ "
                      r"\(CWE-\d+, severity \w+, "
                      r"confidence \w+, line \d+\)", text)

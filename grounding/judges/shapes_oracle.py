@@ -20,4 +20,11 @@ def score_image(image, expect: Mapping[str, Any]) -> Score:
     spec = shapes_world.spec_from_dict(expect)
     seen = shapes_world.read(image)
     ok, reason = shapes_world.check(seen, spec)
-    return Score("oracle", "correct", float(ok), ok, reason, {"reading": shapes_world.describe(seen)})
+    return Score("oracle", "correct", float(ok), ok, reason,
+                 {"reading": shapes_world.describe(seen), "agreement": shapes_world.agreement(seen, spec)})
+
+
+def agreement_score(correct: Score) -> Score:
+    """The oracle's per-object agreement as a score of its own (a paired continuous reading beside the verdict)."""
+    value = correct.metadata["agreement"]
+    return Score("oracle", "agreement", value, None, f"share of the asked attributes drawn: {value:.2f}")
