@@ -115,8 +115,8 @@ def _failing_html(report: RunReport, modality: str) -> str:
 
 def render(report: RunReport) -> str:
     run = report.run
-    status = ("no baseline to compare with" if not report.baseline
-              else "passed" if report.passed else "FAILED: significant regression")
+    status = ("FAILED: below the floor" if report.floor_failures() else "no baseline to compare with"
+              if not report.baseline else "passed" if report.passed else "FAILED: significant regression")
     parts = [f"<h1>grounding report: round {escape(run['round'])}</h1>",
              f"<p>run {escape(run['run_id'])} of {escape(run['model'])}, store {escape(str(report.store))}; "
              f"<strong>{escape(status)}</strong></p>"]
@@ -125,7 +125,9 @@ def render(report: RunReport) -> str:
         metrics = "".join(f"<tr><td>{escape(k)}</td><td>{v:.3f}</td></tr>" for k, v in (row.metrics if row else {}).items())
         plot = base64.b64encode(history_png(list(report.rows), modality)).decode()
         comparison = next((c for c in report.comparisons if c.modality == modality), None)
-        parts += [f"<h2>{escape(modality)}</h2><table><tr><th>metric</th><th>this run</th></tr>{metrics}</table>",
+        floors = (report.floors or {}).get(modality)
+        floor = f"<p>floor: {escape(floors.pooled.line())}</p>" if floors else ""
+        parts += [f"<h2>{escape(modality)}</h2><table><tr><th>metric</th><th>this run</th></tr>{metrics}</table>", floor,
                   f'<img src="data:image/png;base64,{plot}" alt="history of {escape(modality)}" style="max-width:100%">',
                   _comparison_html(report, comparison) if comparison else _failing_html(report, modality)]
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>grounding report {escape(run['round'])}</title>"

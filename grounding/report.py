@@ -7,11 +7,10 @@ from pathlib import Path
 
 from .judges.clip import CLIPSCORE_SCALE
 from .compare import ModalityComparison, Thresholds, compare_runs, concept_words
-from .floors import floor_tests
 from .power import stated_power
 from .store import Store
 from .types import Case, Record
-from .verdicts import case_observations, summarize
+from .verdicts import case_observations, stored_floors, summarize
 
 
 def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
@@ -97,7 +96,7 @@ def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settin
     thresholds = Thresholds(**settings.get("thresholds", {}))
     floor, rule = settings.get("min_pass_rate", 0.75), settings.get("floor_rule", "test")
     observed = {cid: case_observations(rs) for cid, rs in records.items()}
-    floors = floor_tests(observed, floor, confidence=thresholds.confidence, rule=rule)
+    floors = stored_floors([r for rs in records.values() for r in rs], settings)
     failed = floors.failed_cases()
     distinct = sum(o.total for o in observed.values())
     seeds = sum(o.seeds for o in observed.values())

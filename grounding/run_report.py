@@ -11,9 +11,11 @@ from pathlib import Path
 
 from .compare import ModalityComparison, Thresholds, against, load_baseline
 from .errors import GroundingUsageError
+from .floors import Floors
 from .history import HistoryRow, history
 from .store import Store
 from .types import Case, Record
+from .verdicts import stored_floors
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,22 @@ class RunReport:
     cases: dict[str, dict[str, Case]]
     comparisons: tuple[ModalityComparison, ...]
     baseline_store: Path | None = None  # the folder holding the baseline's artifacts (this store, or another)
+    floors: dict[str, Floors] | None = None  # per modality, with the floor and rule the run used
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.comparisons)
+        return all(c.passed for c in self.comparisons) and not self.floor_failures()
+
+    def floor_failures(self) -> list[str]:
+        """One line per modality whose cases or pooled rate fell significantly below the floor."""
+        out = []
+        for modality, floors in sorted((self.floors or {}).items()):
+            failed = floors.failed_cases()
+            if failed or floors.pooled.failed:
+                out.append(f"{modality}: {len(failed)} of {len(floors.cases)} cases below the floor ("
+                           + ", ".join(t.name for t in failed[:10]) + ("..." if len(failed) > 10 else "")
+                           + f"); all cases: {floors.pooled.line()}")
+        return out
 
     def row(self, modality: str, run_id: str) -> HistoryRow | None:
         return next((r for r in self.rows if r.modality == modality and r.run_id == run_id), None)
@@ -60,8 +74,9 @@ def gather(store_root: str | Path, run: str | None = None, baseline: str | None 
         cases = store.cases(run_id)
         comparisons = tuple(against(before, m, records, c, store, thresholds, settings.get("judge"))
                             for m, c in sorted(cases.items())) if before else ()
+        floors = {m: stored_floors([r for r in records if r.modality == m], settings) for m in cases}
         return RunReport(root, {**info, "settings": settings}, baseline, rows, tuple(records),
-                         before.records if before else (), cases, comparisons, before.root if before else None)
+                         before.records if before else (), cases, comparisons, before.root if before else None, floors)
     finally:
         store.close()
 
@@ -69,7 +84,8 @@ def gather(store_root: str | Path, run: str | None = None, baseline: str | None 
 def markdown(report: RunReport) -> str:
     """A short summary: status, headline metrics against the baseline, and every significant regression."""
     run = report.run
-    status = ("no baseline" if not report.baseline else "passed" if report.passed else "FAILED: significant regression")
+    status = ("FAILED: below the floor" if report.floor_failures() else "no baseline" if not report.baseline
+              else "passed" if report.passed else "FAILED: significant regression")
     lines = [f"## grounding: round `{run['round']}` (run `{run['run_id']}`) — {status}", ""]
     if report.baseline:
         lines += [f"Against baseline `{report.baseline}`; a regression counts when significant after Holm's "
@@ -85,6 +101,8 @@ def markdown(report: RunReport) -> str:
                          + ("-" if old is None else f"{value - old:+.3f}") + " |")
     regressions = [(c.modality, s) for c in report.comparisons for s in c.regressions]
     cases = [(c.modality, case) for c in report.comparisons for case in c.cases if case.regressed]
+    if report.floor_failures():
+        lines += ["", "### Below the floor", ""] + [f"- {line}" for line in report.floor_failures()]
     if regressions or cases:
         lines += ["", "### Significant regressions", ""]
         lines += [f"- **{m}** {s.line().replace('  REGRESSED', '')}" for m, s in regressions]

@@ -10,7 +10,7 @@ from statistics import fmean
 from typing import Iterable
 
 from .compare import CaseChange
-from .floors import FloorTest, Observations, observations
+from .floors import Floors, FloorTest, Observations, floor_tests, observations
 from .store import artifact_sha
 from .types import Case, Record
 
@@ -129,3 +129,14 @@ def case_verdict(case: Case, records: list[Record], *, floor: FloorTest,
         problems.append(f"CLIPScore fell {change.clip_before - change.clip_after:.3f} below the baseline's "
                         f"by more than --clip-tolerance (sign-flip p={change.clip_p_value:.3g})")
     return CaseVerdict(case, outcomes, floor, clip, change, not problems, tuple(problems))
+
+
+def stored_floors(records: Iterable[Record], settings: dict) -> Floors:
+    """The floor tests of one modality's stored records, with the floor, rule and confidence the run used."""
+    by_case: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        if not r.judge.endswith("-control"):
+            by_case[r.case_id].append(r)
+    confidence = settings.get("thresholds", {}).get("confidence", 0.95)
+    return floor_tests({cid: case_observations(rs) for cid, rs in by_case.items()}, settings.get("min_pass_rate", 0.75),
+                       confidence=confidence, rule=settings.get("floor_rule", "test"))

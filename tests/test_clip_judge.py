@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-import shapes_world
 from grounding.errors import GroundingUsageError
 from grounding.judges.clip import BUNDLED_JUDGE, load_clip_judge, parse_spec, score_images
 from shapes_world import COLOURS, SHAPES, Spec, Thing, caption, contrasts, random_spec, render

@@ -145,3 +145,22 @@ def test_report_output_paths_are_checked_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
     assert main(["history", "--store", str(root), "--plots", str(blocker)]) == 2
     assert "--plots" in capsys.readouterr().err
+
+
+def test_a_run_below_the_floor_fails_its_report_without_a_baseline(tmp_path, capsys):
+    store = Store(tmp_path / "store")
+    records = []
+    for case in CASES:
+        for seed in range(4):
+            path, _ = store.write_artifact(_png(COLOURS[seed]) + case.id.encode(), ".png")
+            records.append(Record("run-x", "x", "h", "text-to-image", case.id, seed, "oracle", "correct", 0.0, False,
+                                  str(path), "oracle: saw nothing"))
+    store.append_run(run_id="run-x", round="x", model="ckpt", started=0.0, settings={"baseline": None},
+                     records=records, cases=CASES)
+    store.close()
+    summary = tmp_path / "summary.md"
+    assert main(["report", "--store", str(tmp_path / "store"), "--html", str(tmp_path / "r.html"),
+                 "--markdown", str(summary)]) == 1
+    text = summary.read_text()
+    assert "FAILED: below the floor" in text and "48 of 48 cases below the floor" in text
+    assert "significantly below the floor 0.75" in (tmp_path / "r.html").read_text()
