@@ -237,11 +237,14 @@ def _adjusted(tested: list[SliceChange], t: Thresholds) -> tuple[SliceChange, ..
     return tuple(replace(s, p_adjusted=adjusted.get(i, 1.0), mde=_mde(s, t, testable)) for i, s in enumerate(tested))
 
 
+def _observed(pairs: list[tuple[_Output, _Output]]) -> int:
+    """Observed pairs: seeds that gave one same output with one verdict on both sides (greedy decoding) are one."""
+    return 1 if len({(b.artifact, b.passed, a.artifact, a.passed) for b, a in pairs}) == 1 else len(pairs)
+
+
 def _case_change(case_id: str, pairs: list[tuple[_Output, _Output]], t: Thresholds) -> CaseChange:
-    """The case's fall over its paired seeds; seeds that gave one same output on both sides (greedy decoding)
-    are one observed pair, not as many as there are seeds."""
-    if len({(b.artifact, b.passed, a.artifact, a.passed) for b, a in pairs}) == 1:
-        pairs = pairs[:1]
+    """The case's fall over its observed pairs."""
+    pairs = pairs[:_observed(pairs)]
     lost = sum(b.passed and not a.passed for b, a in pairs)
     gained = sum(a.passed and not b.passed for b, a in pairs)
     before, after = fmean(b.passed for b, _ in pairs), fmean(a.passed for _, a in pairs)
@@ -294,8 +297,7 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
     by_case: dict[str, list[tuple[_Output, _Output]]] = defaultdict(list)
     for key in paired:
         by_case[key[0]].append((before[key], now[key]))
-    observed = {cid: 1 if len({(b.artifact, b.passed, a.artifact, a.passed) for b, a in pairs}) == 1 else len(pairs)
-                for cid, pairs in by_case.items()}
+    observed = {cid: _observed(pairs) for cid, pairs in by_case.items()}
     case_changes = tuple(_case_change(cid, pairs, t) for cid, pairs in sorted(by_case.items()))
 
     pass_pairs = {"all outputs": [(k[0], float(before[k].passed), float(now[k].passed)) for k in paired]}

@@ -76,14 +76,15 @@ def _cases_for(modality: str, cases: Mapping[str, str | Path] | None, folder: st
 
 def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", store: str | Path = ".grounding",
          modalities: Sequence[str] | None = None, cases: Mapping[str, str | Path] | None = None,
-         profile: str = "default", seeds: int | None = None, seed_start: int = 0, min_pass_rate: float = 0.75,
-         floor_rule: str = "test", confidence: float = 0.95, tolerance: float = 0.25, concept_tolerance: float = 0.05,
-         clip_tolerance: float = 0.1, judge: str | None = None, device: str | None = None,
-         allow_pickle: bool = False) -> GateVerdict:
+         profile: str = "default", seeds: int | None = None, seed_start: int | None = None,
+         min_pass_rate: float | None = None, floor_rule: str | None = None, confidence: float | None = None,
+         tolerance: float | None = None, concept_tolerance: float | None = None, clip_tolerance: float | None = None,
+         judge: str | None = None, device: str | None = None, allow_pickle: bool = False) -> GateVerdict:
     """Run each modality of `model` (or those in `modalities`) on its cases (default: the suites' case files, or
     the profile's), append the run to `store` and judge it as `pytest suites/` does with the same options:
     floors, and against `baseline` (a round label or run id in the store, another store folder, or None for
-    floors only) the regressions. Raises GroundingUsageError on bad input before anything is generated."""
+    floors only) the regressions. An option left None takes the profile's value, else pytest's default. Raises
+    GroundingUsageError on bad input before anything is generated."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .run import RunState, modality_results, run_modality
 

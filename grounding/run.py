@@ -11,11 +11,11 @@ from .checkpoint import Checkpoint, content_hash
 from .compare import ModalityComparison
 from .errors import GroundingUsageError
 from .evaluate import RunInfo, generate, to_records
-from .floors import Floors, floor_tests
+from .floors import Floors
 from .settings import Settings
 from .store import Store
 from .types import Artifact, Case, Record
-from .verdicts import CaseVerdict, case_observations, case_verdict
+from .verdicts import CaseVerdict, case_verdict, modality_floors
 
 
 @dataclass
@@ -101,9 +101,8 @@ def modality_results(cases: dict[str, Case], records: Sequence[Record], comparis
     by_case: dict[str, list[Record]] = {}
     for record in records:
         by_case.setdefault(record.case_id, []).append(record)
-    judged = {cid: [r for r in by_case.get(cid, []) if not r.judge.endswith("-control")] for cid in cases}
-    floors = floor_tests({cid: case_observations(rs) for cid, rs in judged.items()}, settings.min_pass_rate,
-                         confidence=settings.confidence, rule=settings.floor_rule)
+    floors = modality_floors(records, settings.min_pass_rate, confidence=settings.confidence, rule=settings.floor_rule,
+                             cases=cases)
     return ModalityResults(cases, by_case, comparison, settings, floors)
 
 

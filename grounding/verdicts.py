@@ -131,12 +131,18 @@ def case_verdict(case: Case, records: list[Record], *, floor: FloorTest,
     return CaseVerdict(case, outcomes, floor, clip, change, not problems, tuple(problems))
 
 
-def stored_floors(records: Iterable[Record], settings: dict) -> Floors:
-    """The floor tests of one modality's stored records, with the floor, rule and confidence the run used."""
-    by_case: dict[str, list[Record]] = defaultdict(list)
+def modality_floors(records: Iterable[Record], floor: float, *, confidence: float, rule: str,
+                    cases: Iterable[str] = ()) -> Floors:
+    """The floor tests of one modality's records (controls left out); `cases` with no record are tested too."""
+    by_case: dict[str, list[Record]] = {cid: [] for cid in cases}
     for r in records:
         if not r.judge.endswith("-control"):
-            by_case[r.case_id].append(r)
-    confidence = settings.get("thresholds", {}).get("confidence", 0.95)
-    return floor_tests({cid: case_observations(rs) for cid, rs in by_case.items()}, settings.get("min_pass_rate", 0.75),
-                       confidence=confidence, rule=settings.get("floor_rule", "test"))
+            by_case.setdefault(r.case_id, []).append(r)
+    return floor_tests({cid: case_observations(rs) for cid, rs in by_case.items()}, floor, confidence=confidence,
+                       rule=rule)
+
+
+def stored_floors(records: Iterable[Record], settings: dict) -> Floors:
+    """The floor tests of one modality's stored records, with the floor, rule and confidence the run used."""
+    return modality_floors(records, settings.get("min_pass_rate", 0.75), rule=settings.get("floor_rule", "test"),
+                           confidence=settings.get("thresholds", {}).get("confidence", 0.95))

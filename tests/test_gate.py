@@ -46,6 +46,13 @@ def test_a_model_that_parrots_its_instruction_fails_the_gate_and_is_stored(store
     reopened.close()
 
 
+def test_a_profile_sets_what_is_not_given(store):
+    verdict = _gate(HEALTHY, store, baseline="0", round="thorough", profile="thorough")
+    settings = verdict.results["ascii-art"].settings
+    assert (settings.seeds, settings.concept_tolerance, settings.tolerance) == (1, 0.02, 0.25)
+    assert verdict.passed and verdict.comparisons[0].thresholds.concept_tolerance == 0.02
+
+
 def test_bad_input_is_refused_before_anything_runs(store, tmp_path):
     runs = len(Store(store).runs())
     with pytest.raises(grounding.GroundingUsageError, match="no run with that id or round label"):
