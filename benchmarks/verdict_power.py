@@ -33,7 +33,7 @@ HEALTHY, RETRAINED = BUNDLED / "shapes-t2i", BUNDLED / "shapes-t2i-seed2"
 NOISES = (0.05, 0.1, 0.15, 0.2)
 STATISTICS = ("gate fails", "a case below its floor", "pooled rate below the floor", "all outputs (pass share)",
               "oracle/correct", "clip/r_precision", "a concept", "clip/clip_score", "clip/margin (early warning)",
-              "oracle/agreement (early warning)", "a case fell (McNemar)")
+              "oracle/agreement (early warning)", "diversity (spread across seeds)", "a case fell (McNemar)")
 
 
 def fired(verdict: grounding.GateVerdict) -> dict[str, bool]:
@@ -53,6 +53,7 @@ def fired(verdict: grounding.GateVerdict) -> dict[str, bool]:
         "clip/clip_score": "clip/clip_score" in regressed,
         "clip/margin (early warning)": "clip/margin" in warned,
         "oracle/agreement (early warning)": "oracle/agreement" in warned,
+        "diversity (spread across seeds)": any(name.startswith("diversity") for name in regressed),
         "a case fell (McNemar)": bool(comparison and any(c.regressed for c in comparison.cases)),
     }
 
@@ -81,6 +82,7 @@ def main() -> int:
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--parts", default="drift,alarms")
     parser.add_argument("--noise", type=float, nargs="*", default=list(NOISES))
+    parser.add_argument("--alarms", default="healthy,resave,retrain", help="which false-alarm columns to run")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the store and models here (default: temp)")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="verdict-power-"))
@@ -111,22 +113,27 @@ def main() -> int:
                                                       seed_start=start, **common))
             note("swap red/blue", grounding.gate(swapped, baseline=f"healthy-{repeat}", round=f"swap-{repeat}",
                                                  seed_start=start, **common))
-    alarm_columns = ["healthy, no baseline", "re-save vs healthy", "retrain vs healthy"]
+    alarms = args.alarms.split(",")
+    alarm_columns = [name for key, name in (("healthy", "healthy, no baseline"), ("resave", "re-save vs healthy"),
+                                            ("retrain", "retrain vs healthy")) if key in alarms]
     if "alarms" in parts and args.windows:
-        from diffusers import DiffusionPipeline
-
         resaved = work / "resaved"
-        shutil.rmtree(resaved, ignore_errors=True)
-        DiffusionPipeline.from_pretrained(HEALTHY).save_pretrained(resaved, safe_serialization=True)
-        shutil.copy(HEALTHY / "grounding.toml", resaved / "grounding.toml")
+        if "resave" in alarms:
+            from diffusers import DiffusionPipeline
+
+            shutil.rmtree(resaved, ignore_errors=True)
+            DiffusionPipeline.from_pretrained(HEALTHY).save_pretrained(resaved, safe_serialization=True)
+            shutil.copy(HEALTHY / "grounding.toml", resaved / "grounding.toml")
         for window in range(args.windows):
             start = 500_000 + window * seeds
             note("healthy, no baseline", grounding.gate(HEALTHY, baseline=None, round=f"window-{window}",
                                                         seed_start=start, **common))
-            note("re-save vs healthy", grounding.gate(resaved, baseline=f"window-{window}", round=f"resave-{window}",
-                                                      seed_start=start, **common))
-            note("retrain vs healthy", grounding.gate(RETRAINED, baseline=f"window-{window}",
-                                                      round=f"retrain-{window}", seed_start=start, **common))
+            if "resave" in alarms:
+                note("re-save vs healthy", grounding.gate(resaved, baseline=f"window-{window}",
+                                                          round=f"resave-{window}", seed_start=start, **common))
+            if "retrain" in alarms:
+                note("retrain vs healthy", grounding.gate(RETRAINED, baseline=f"window-{window}",
+                                                          round=f"retrain-{window}", seed_start=start, **common))
     print(f"profile {args.profile}: {seeds} seeds per case; {time.time() - started:.0f} s\n")
     if "drift" in parts:
         print(table(f"Detection over {args.repeats} repeats (fresh seeds each), profile {args.profile}",

@@ -71,17 +71,28 @@ class ModalityResults:
     def floor_message(self) -> str:
         """The pooled floor's verdict, then every case with a failing output, worst first, with why it failed."""
         worst = sorted(self.floors.cases.values(), key=lambda t: (t.observed.rate, t.p_value))
-        failing = [t for t in worst if t.observed.passed < t.observed.total]
-        lines = [f"all cases of the modality: {self.floors.pooled.line()}",
-                 f"{len(failing)} of {len(worst)} cases have a failing output:"]
-        for test in failing[:SHOWN_CASES]:
-            bad = next(o for o in self.verdict(test.name).seeds if not o.passed)
-            lines += [f"  {test.name}: {self.cases[test.name].instruction!r}, pass rate {test.observed.rate:.2f} over "
-                      f"{test.observed.counted()}", f"      seed {bad.seed}: {'; '.join(bad.reasons)}",
+        failing = [t.name for t in worst if t.observed.passed < t.observed.total]
+        return "\n".join([f"all cases of the modality: {self.floors.pooled.line()}",
+                          f"{len(failing)} of {len(worst)} cases have a failing output:", *self._why(failing)])
+
+    def regression_message(self) -> str:
+        """The comparison's message, then every case that lost a passing output, with why its output failed."""
+        lost = [c.case_id for c in sorted(self.comparison.cases, key=lambda c: c.after - c.before) if c.lost]
+        return "\n".join([self.comparison.message(),
+                          f"{len(lost)} of {len(self.comparison.cases)} cases lost a passing output:", *self._why(lost)])
+
+    def _why(self, case_ids: list[str]) -> list[str]:
+        """Per case: its instruction and pass rate, one failing seed's reasons and its output."""
+        lines = []
+        for case_id in case_ids[:SHOWN_CASES]:
+            floor = self.floors.cases[case_id]
+            bad = next(o for o in self.verdict(case_id).seeds if not o.passed)
+            lines += [f"  {case_id}: {self.cases[case_id].instruction!r}, pass rate {floor.observed.rate:.2f} over "
+                      f"{floor.observed.counted()}", f"      seed {bad.seed}: {'; '.join(bad.reasons)}",
                       f"      {bad.artifact}"]
-        if len(failing) > SHOWN_CASES:
-            lines.append(f"  ... and {len(failing) - SHOWN_CASES} more (see the HTML report: grounding report)")
-        return "\n".join(lines)
+        if len(case_ids) > SHOWN_CASES:
+            lines.append(f"  ... and {len(case_ids) - SHOWN_CASES} more (see the HTML report: grounding report)")
+        return lines
 
     def failures(self) -> list[str]:
         """One line per failing check, in the suites' order: cases, the pooled floor, regressions, control leaks."""

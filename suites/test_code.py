@@ -24,4 +24,4 @@ def test_no_significant_regression(grounding_suite):
     if grounding_suite.comparison is None:
         pytest.skip("no --baseline to compare with")
     if grounding_suite.comparison.regressions:
-        pytest.fail(grounding_suite.comparison.message(), pytrace=False)
+        pytest.fail(grounding_suite.regression_message(), pytrace=False)

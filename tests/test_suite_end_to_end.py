@@ -170,11 +170,12 @@ def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pyt
     text = result.stdout.str()
     # greedy decoding: each case is one observation, never significant alone; together they fail the pooled floor
     assert failed_ids(result, "test_ascii_art") == [] and failed_ids(result, "test_code") == []
-    for module in ("test_ascii_art", "test_code"):
-        assert f"{module}.py::test_pass_rate_of_all_cases_is_above_the_floor" in text
+    # ASCII art fails every case: the pooled floor; code fails only the secure cases (its pooled rate is not
+    # significantly below 0.75), and shows against the baseline, with the cases that lost and why
+    assert "test_ascii_art.py::test_pass_rate_of_all_cases_is_above_the_floor" in text
     assert "over 1 distinct output of 4 seeds" in text and "self-description: counterfactual description" in text
     assert "primed with 'Draw a" in text and "the art shows" in text and "blind description" in text
-    assert re.search(r"\d+ of 40 cases have a failing output", text) and "  secure-" in text
+    assert re.search(r"\d+ of 40 cases lost a passing output", text) and "  secure-" in text
     assert re.search(r"bandit: \d finding\(s\) at or above severity \w+ and confidence \w+: B\d{3} \w+ "
                      r"\(CWE-\d+, severity \w+, "
                      r"confidence \w+, line \d+\)", text)
