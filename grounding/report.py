@@ -10,7 +10,7 @@ from .compare import ModalityComparison, Thresholds, compare_runs, concept_words
 from .power import stated_power
 from .store import Store
 from .types import Case, Record
-from .verdicts import case_observations, stored_floors, summarize
+from .verdicts import stored_floors, summarize
 
 
 def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
@@ -95,8 +95,8 @@ def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settin
     """The run's floor verdicts and what a run of its size can detect (its stated power)."""
     thresholds = Thresholds(**settings.get("thresholds", {}))
     floor, rule = settings.get("min_pass_rate", 0.75), settings.get("floor_rule", "test")
-    observed = {cid: case_observations(rs) for cid, rs in records.items()}
     floors = stored_floors([r for rs in records.values() for r in rs], settings)
+    observed = {cid: test.observed for cid, test in floors.cases.items()}
     failed = floors.failed_cases()
     distinct = sum(o.total for o in observed.values())
     seeds = sum(o.seeds for o in observed.values())

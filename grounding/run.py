@@ -96,8 +96,8 @@ class ModalityResults:
 
     def failures(self) -> list[str]:
         """One line per failing check, in the suites' order: cases, the pooled floor, regressions, control leaks."""
-        out = [f"case {cid}: " + "; ".join(self.verdict(cid).problems) for cid in self.cases
-               if not self.verdict(cid).passed]
+        verdicts = [self.verdict(cid) for cid in self.cases]
+        out = [f"case {v.case.id}: " + "; ".join(v.problems) for v in verdicts if not v.passed]
         if self.floors.pooled.failed:
             out.append(f"all cases: {self.floors.pooled.line()}")
         if self.comparison is not None:
