@@ -10,7 +10,7 @@ from typing import Sequence
 from .checkpoint import Checkpoint, content_hash
 from .compare import ModalityComparison
 from .errors import GroundingUsageError
-from .evaluate import RunInfo, generate, to_records
+from .evaluate import RunInfo, generate, sample_seed, to_records
 from .floors import Floors
 from .settings import Settings
 from .store import Store
@@ -88,7 +88,8 @@ class ModalityResults:
             floor = self.floors.cases[case_id]
             bad = next(o for o in self.verdict(case_id).seeds if not o.passed)
             lines += [f"  {case_id}: {self.cases[case_id].instruction!r}, pass rate {floor.observed.rate:.2f} over "
-                      f"{floor.observed.counted()}", f"      seed {bad.seed}: {'; '.join(bad.reasons)}",
+                      f"{floor.observed.counted()}", f"      seed {bad.seed} (the adapter's seed "
+                      f"{sample_seed(self.cases[case_id].instruction, bad.seed)}): {'; '.join(bad.reasons)}",
                       f"      {bad.artifact}"]
         if len(case_ids) > SHOWN_CASES:
             lines.append(f"  ... and {len(case_ids) - SHOWN_CASES} more (see the HTML report: grounding report)")

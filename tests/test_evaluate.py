@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from grounding.evaluate import generate, generation_key
+from grounding.evaluate import generate, generation_key, sample_seed
 from grounding.report import judge_agreement
 from grounding.store import Store
 from grounding.types import Case, Record
@@ -27,14 +27,24 @@ def test_generation_is_cached_by_model_content_prompt_seed_and_settings(tmp_path
     store, adapter = Store(tmp_path), EchoAdapter()
     first = generate(adapter, CASES, [0, 1], store, model_hash="m1")
     assert first.from_cache == 0 and len(adapter.calls) == 1 and len(adapter.calls[0]) == 4
-    assert first.artifacts[1].path.read_bytes() == b"first#1"
+    assert first.artifacts[1].path.read_bytes() == f"first#{sample_seed('first', 1)}".encode()
     again = generate(adapter, CASES, [0, 1], store, model_hash="m1")
     assert again.from_cache == 4 and len(adapter.calls) == 1
     assert [a.path for a in again.artifacts] == [a.path for a in first.artifacts]
     other_model = generate(adapter, CASES, [0, 1], store, model_hash="m2")
     assert other_model.from_cache == 0 and len(adapter.calls) == 2
     more_seeds = generate(adapter, CASES, [0, 1, 2], store, model_hash="m1")
-    assert more_seeds.from_cache == 4 and adapter.calls[-1] == [("first", 2), ("second", 2)]
+    assert more_seeds.from_cache == 4 and adapter.calls[-1] == [(p, sample_seed(p, 2)) for p in ("first", "second")]
+    assert [a.seed for a in more_seeds.artifacts] == [0, 1, 2, 0, 1, 2]  # artifacts keep the run's seeds
+
+
+def test_no_two_prompts_start_from_the_same_noise_at_one_seed():
+    """Shared initial noise made one seed fail many cases at once; each prompt gets its own reproducible seed."""
+    prompts = [f"prompt {i}" for i in range(200)]
+    for seed in (0, 1, 500_024):
+        derived = [sample_seed(p, seed) for p in prompts]
+        assert len(set(derived)) == len(prompts) and all(0 <= d < 2 ** 32 for d in derived)
+    assert sample_seed("a red circle", 7) == sample_seed("a red circle", 7) != sample_seed("a red circle", 8)
 
 
 def test_a_damaged_artifact_is_regenerated_once_and_then_cached_again(tmp_path):
@@ -42,8 +52,8 @@ def test_a_damaged_artifact_is_regenerated_once_and_then_cached_again(tmp_path):
     first = generate(adapter, CASES, [0], store, model_hash="m1")
     first.artifacts[0].path.write_bytes(b"damaged on disk")
     second = generate(adapter, CASES, [0], store, model_hash="m1")
-    assert second.from_cache == 1 and adapter.calls[-1] == [("first", 0)]
-    assert second.artifacts[0].path.read_bytes() == b"first#0"  # rewritten, not kept because the file existed
+    assert second.from_cache == 1 and adapter.calls[-1] == [("first", sample_seed("first", 0))]
+    assert second.artifacts[0].path.read_bytes() == f"first#{sample_seed('first', 0)}".encode()  # rewritten, not kept because the file existed
     third = generate(adapter, CASES, [0], store, model_hash="m1")
     assert third.from_cache == 2 and len(adapter.calls) == 2
 
