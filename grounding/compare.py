@@ -82,6 +82,11 @@ class SliceChange:
         return self.gates and self.p_adjusted < self.alpha and self.interval.mean < -self.tolerance
 
     @property
+    def distinct(self) -> int:
+        """Distinct observed pairs: a case's seeds that all gave one output with one verdict count once."""
+        return sum(n for _, _, n in self.design) if self.design else self.outputs
+
+    @property
     def warns(self) -> bool:
         """An early-warning slice that fell significantly (any size): drift that has not flipped verdicts yet."""
         return not self.gates and self.p_adjusted < self.alpha and self.interval.mean < 0
@@ -90,7 +95,9 @@ class SliceChange:
         i = self.interval
         return (f"{self.name}: {self.before:.3f} -> {self.after:.3f}, delta {i.mean:+.3f} "
                 f"({i.confidence:.0%} CI {i.low:+.3f} to {i.high:+.3f}; {self.cases} cases, {self.changed} changed, "
-                f"{self.outputs} outputs), p={self.p_value:.3g}, Holm p={self.p_adjusted:.3g}, "
+                f"{self.outputs} outputs"
+                + (f", {self.distinct} distinct" if self.distinct != self.outputs else "")
+                + f"), p={self.p_value:.3g}, Holm p={self.p_adjusted:.3g}, "
                 f"tolerance {self.tolerance:.3f}, "
                 + (f"min. detectable fall {self.mde:.3f}" if self.mde < float("inf")
                    else "too few cases to reach significance after Holm") + ("  REGRESSED" if self.regressed else "")

@@ -229,3 +229,15 @@ def test_a_small_fall_of_a_paired_margin_warns_before_verdicts_flip_and_does_not
     assert "(early warning, does not gate: FELL SIGNIFICANTLY)" in margin.line()
     steady = slice_named(compare("text-to-image", with_margin(0.0), with_margin(0.0), CASES), "clip/margin")
     assert not steady.warns and "(early warning, does not gate)" in steady.line()
+
+
+def test_a_slice_counts_distinct_observations_beside_its_outputs():
+    """Greedy decoding: four seeds, one output per case; the slice says how many outputs were really observed."""
+    greedy = compare("text-to-image", records(lambda c, s: "red" not in c, greedy=True),
+                     records(lambda c, s: True, greedy=True), CASES)
+    overall = slice_named(greedy, "all outputs")
+    assert (overall.outputs, overall.distinct) == (4 * len(CASES), len(CASES))
+    assert f"{4 * len(CASES)} outputs, {len(CASES)} distinct)" in overall.line()
+    sampled = slice_named(compare("text-to-image", records(lambda c, s: s != 1), records(lambda c, s: True), CASES),
+                          "all outputs")
+    assert sampled.distinct == sampled.outputs and "distinct" not in sampled.line()

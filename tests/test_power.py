@@ -52,3 +52,4 @@ def test_stated_power_lines():
     assert power.concepts["lone"] == math.inf and power.all_outputs < power.concepts["red"] < 1
     text = "\n".join(power.lines())
     assert "a case cannot fail the floor alone with 4 observations" in text and "(all outputs)" in text
+    assert f"detectable fall per concept: red {power.concepts['red']:.3f}; too few cases to test alone: lone" in text

@@ -135,6 +135,7 @@ def test_a_healthy_model_passes_on_fresh_seeds(pytester, store):
     assert "0 of 60 cases significantly below 0.75" in text and "a case cannot fail the floor alone" in text
     assert re.search(r"against a baseline of this size, a uniform fall of the pass share is found with 80% power "
                      r"from 0\.0\d\d \(all outputs\); per concept 0\.\d+ to 0\.\d+", text)
+    assert re.search(r"detectable fall per concept: \w+ 0\.\d{3}, ", text)
 
 
 def test_a_baseline_on_other_seeds_is_refused_before_generating(pytester, store, tmp_path):
