@@ -25,6 +25,9 @@ class Adapter(Protocol):
     def generate(self, prompts: Sequence[str], seeds: Sequence[int]) -> list[bytes]:
         """One encoded artifact per (prompt, seed) pair, deterministic given the seed."""
 
+    # Optional: `recognises(path) -> bool` (a classmethod): this folder is a model the adapter loads as it is.
+    # Optional: `kind: str`, the artifact kind it writes ("image", "ascii-art", "code"; default: its modality's
+    # name). Every installed judge that reads that kind judges its outputs (grounding.judging).
     # Optional, for modalities whose model can talk about its outputs (ascii-art, code):
     # def describe(self, outputs: Sequence[bytes], instructions: Sequence[str | None],
     #              seeds: Sequence[int]) -> list[str]: the model's account of each output, primed with the
@@ -35,24 +38,46 @@ def registered() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
-def load_adapter(modality: str, path: Path, *, device: str | None = None, allow_pickle: bool = False,
-                 settings: Mapping[str, Any] | None = None) -> Adapter:
-    """Import the adapter registered for a modality and load the checkpoint with it."""
+def adapter_class(modality: str) -> Any:
+    """The class registered for a modality, imported but not loaded with weights."""
     eps = registered()
     if modality not in eps:
         raise GroundingUsageError(
             f"Unknown modality {modality!r}: no adapter is registered for it (known: {', '.join(sorted(eps)) or 'none'}). "
             f"Register one under the `{GROUP}` entry-point group in your package's pyproject.toml and reinstall it."
         )
-    adapter_class = eps[modality].load()
+    try:
+        return eps[modality].load()
+    except Exception as error:  # a broken plugin is named, not a traceback from deep inside importlib
+        raise GroundingUsageError(
+            f"The adapter for {modality!r} registered under `{GROUP}` as {eps[modality].value!r} could not be "
+            f"loaded ({type(error).__name__}: {error}). Fix or uninstall the package that registers it.") from error
+
+
+def recognising(path: Path) -> tuple[str, ...]:
+    """The modalities whose adapter takes a model folder as it is (its class's `recognises(path)`: a diffusers
+    pipeline's model_index.json, a causal LM's config.json), for a --model folder without a grounding.toml."""
+    return tuple(name for name in sorted(registered())
+                 if getattr(adapter_class(name), "recognises", lambda _: False)(path))
+
+
+def adapter_kind(modality: str) -> str:
+    """The artifact kind a modality's adapter writes: its class's `kind`, else the modality's name."""
+    return getattr(adapter_class(modality), "kind", None) or modality
+
+
+def load_adapter(modality: str, path: Path, *, device: str | None = None, allow_pickle: bool = False,
+                 settings: Mapping[str, Any] | None = None) -> Adapter:
+    """Import the adapter registered for a modality and load the checkpoint with it."""
+    registered_class = adapter_class(modality)
     settings = dict(settings or {})
-    accepted = _settings_of(adapter_class)
+    accepted = _settings_of(registered_class)
     unknown = sorted(set(settings) - accepted) if accepted is not None else []
     if unknown:
         raise GroundingUsageError(
             f"grounding.toml gives the {modality} adapter setting(s) it does not take: {', '.join(unknown)} "
             f"(it takes: {', '.join(sorted(accepted)) or 'none'}). Fix or remove them in [modalities.{modality}].")
-    defaults = _defaults_of(adapter_class)
+    defaults = _defaults_of(registered_class)
     for key, value in settings.items():
         default = defaults.get(key)
         wanted = (int,) if type(default) is int else (int, float) if type(default) is float else \
@@ -62,7 +87,7 @@ def load_adapter(modality: str, path: Path, *, device: str | None = None, allow_
                 f"grounding.toml gives the {modality} adapter's setting `{key}` = {value!r}, of type "
                 f"{type(value).__name__}; it takes {wanted[-1].__name__} (default {default!r}). Fix it in "
                 f"[modalities.{modality}].")
-    return adapter_class.load(path, device=device, allow_pickle=allow_pickle, **settings)
+    return registered_class.load(path, device=device, allow_pickle=allow_pickle, **settings)
 
 
 def _parameters(adapter_class: Any) -> dict[str, Any] | None:

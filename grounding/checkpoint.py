@@ -17,7 +17,6 @@ from typing import Any, Mapping
 from .errors import GroundingUsageError, shown
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-LANGUAGE_MODALITIES = ("ascii-art", "code")
 BUNDLED = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints"
 
 
@@ -33,14 +32,6 @@ class Checkpoint:
     path: Path
     settings: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
     world: str | None = None
-
-
-def _kind(path: Path) -> tuple[str, ...]:
-    if (path / "model_index.json").is_file():
-        return ("text-to-image",)
-    if (path / "config.json").is_file():
-        return LANGUAGE_MODALITIES
-    return ()
 
 
 def _read_manifest(path: Path) -> dict:
@@ -110,7 +101,9 @@ def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint
                                  manifest.get("world") or _world_of(folder))
                       for name, table in tables.items() for folder in [(path / table.get("path", ".")).resolve()])
     else:  # a model folder, perhaps with a grounding.toml that only names its world
-        found = tuple(Checkpoint(m, path, world=manifest.get("world")) for m in _kind(path))
+        from .adapters import recognising
+
+        found = tuple(Checkpoint(m, path, world=manifest.get("world")) for m in recognising(path))
     if not found:
         raise GroundingUsageError(
             f"--model {path}: this folder is not a checkpoint: it has no model_index.json (a diffusers "

@@ -7,6 +7,7 @@
     grounding history --store .grounding/ [--json] [--plots DIR]
     grounding report --store .grounding/ [--run ROUND] [--baseline REF] [--html FILE] [--markdown FILE]
     grounding store check --store .grounding/ [--json]
+    grounding modalities [--json]
     grounding plan [--store .grounding/ --run ROUND --modality M | --rate R --cases N] [--target-fall F]
     grounding selftrain --model PATH --rounds N --workdir DIR [--fresh SHARE] [--images N] [--texts N] [--steps N]
 
@@ -83,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     planned.add_argument("--tolerance", type=float, default=0.05, help="the --concept-tolerance (default 0.05)")
     planned.add_argument("--min-pass-rate", type=float, default=0.75, help="the floor (default 0.75)")
     planned.add_argument("--confidence", type=float, default=0.95)
+    listed = commands.add_parser("modalities", help="the installed modalities (adapters) and the judges of each")
+    listed.add_argument("--json", action="store_true", help="print JSON instead of text")
     store = commands.add_parser("store", help="look after a result store")
     store_commands = store.add_subparsers(dest="store_command", required=True)
     check = store_commands.add_parser("check", help="the database's integrity; missing, damaged and orphaned "
@@ -380,6 +383,30 @@ def check_store(args: argparse.Namespace) -> int:
     return 0 if found.healthy else 1
 
 
+def show_modalities(args: argparse.Namespace) -> int:
+    """Every registered adapter with the artifact kind it writes and the judges that read it; then judges that
+    no installed modality feeds."""
+    from .adapters import adapter_kind, registered
+    from .judging import GROUP, installed
+
+    judges = installed()
+    modalities = {name: adapter_kind(name) for name in sorted(registered())}
+    listing = {"modalities": {name: {"adapter": registered()[name].value, "kind": kind,
+                                     "judges": [j.name for j in judges.values() if j.reads == kind]}
+                              for name, kind in modalities.items()},
+               "judges": {name: {"reads": j.reads, "version": j.version} for name, j in judges.items()}}
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for name, entry in listing["modalities"].items():
+        judged = ", ".join(entry["judges"]) or f"NO JUDGE (register one under `{GROUP}`)"
+        print(f"{name}: {entry['adapter']}, writes {entry['kind']!r}; judged by {judged}")
+    unfed = sorted(n for n, j in judges.items() if j.reads not in modalities.values())
+    if unfed:
+        print("judges no installed modality feeds: " + ", ".join(f"{n} (reads {judges[n].reads!r})" for n in unfed))
+    return 0
+
+
 def show_plan(args: argparse.Namespace) -> int:
     from .planning import Design, design_from_run, plan_lines
 
@@ -434,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
             return check_store(args)
         if args.command == "plan":
             return show_plan(args)
+        if args.command == "modalities":
+            return show_modalities(args)
         results = commands[args.kind](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)

@@ -190,7 +190,7 @@ def _outputs(records: Iterable[Record]) -> dict[tuple[str, int], _Output]:
     scores: dict = defaultdict(dict)
     artifacts = {}
     for r in records:
-        if r.judge.endswith("-control"):
+        if r.is_control:
             continue
         key = (r.case_id, r.seed)
         artifacts[key] = artifact_sha(r.artifact)
@@ -377,7 +377,7 @@ def load_baseline(ref: str, store: Store) -> Baseline:
                 f"--baseline {ref}: no run with that id or round label in {store.root}, and no store folder by "
                 f"that name (rounds in the store: {known}). Run the suite with --round {ref} first, or name an "
                 f"existing one.")
-        return Baseline(ref, tuple(r for r in source.records(run_id) if not r.judge.endswith("-control")),
+        return Baseline(ref, tuple(r for r in source.records(run_id) if not r.is_control),
                         source.root)
     finally:
         if source is not store:
@@ -413,23 +413,36 @@ def against(baseline: Baseline, modality: str, records: Iterable[Record], cases:
             thresholds: Thresholds, judge: str | None) -> ModalityComparison:
     """compare() with the embeddings both runs stored for this modality (the baseline's from its own store), and
     precision and recall against round 0 when round 0 is a third run."""
-    from .embeddings import embedder_for
-
     records = list(records)
-    embedder = embedder_for(modality, judge)
     origin = _origin(store, modality, besides={r.run_id for r in (*records, *baseline.records)})
     known = (*records, *baseline.records, *(origin[1] if origin else ()))
     shas = {artifact_sha(r.artifact) for r in known if r.modality == modality}
-    vectors = store.embeddings(embedder, shas)
-    if baseline.root.resolve() != store.root.resolve():
-        other = Store(baseline.root, writable=False, option="--baseline")
-        try:
-            vectors |= other.embeddings(embedder, shas - vectors.keys())
-        finally:
-            other.close()
+    current = {artifact_sha(r.artifact) for r in records if r.modality == modality}
+    embedder, vectors = _stored_embeddings(baseline, store, shas, current, judge)
     comparison = compare(modality, records, baseline.records, cases, thresholds, baseline_name=baseline.name,
                          embeddings=vectors, embedder=embedder)
     return _against_origin(comparison, origin, records, vectors) if origin else comparison
+
+
+def _stored_embeddings(baseline: Baseline, store: Store, shas: set[str], current: set[str],
+                       judge: str | None) -> tuple[str, dict[str, list[float]]]:
+    """The embeddings the judges stored for these artifacts (the baseline's also from its own store), from
+    whichever embedder embedded the current run's outputs: the run's CLIP judge for images, else the sentence
+    encoder. ("", {}) when none did."""
+    from .embeddings import TEXT_EMBEDDER, embedder_for
+
+    for embedder in (embedder_for("image", judge), TEXT_EMBEDDER):
+        vectors = store.embeddings(embedder, shas)
+        if not vectors.keys() & current:
+            continue
+        if baseline.root.resolve() != store.root.resolve():
+            other = Store(baseline.root, writable=False, option="--baseline")
+            try:
+                vectors |= other.embeddings(embedder, shas - vectors.keys())
+            finally:
+                other.close()
+        return embedder, vectors
+    return "", {}
 
 
 def compare_runs(store: Store, run_id: str, baseline: str, thresholds: Thresholds = Thresholds(),

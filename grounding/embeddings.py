@@ -10,9 +10,10 @@ from .types import Artifact
 TEXT_EMBEDDER = "minilm"
 
 
-def embedder_for(modality: str, judge_spec: str | None) -> str:
-    """The embedder a modality's outputs are compared with: both runs must use the same one."""
-    return f"clip:{judge_spec or 'bundled:shapes-clip'}" if modality == "text-to-image" else TEXT_EMBEDDER
+def embedder_for(kind: str, judge_spec: str | None) -> str:
+    """The embedder outputs of an artifact kind are compared with (both runs must use the same one): the run's
+    CLIP judge for images, the sentence encoder for everything else."""
+    return f"clip:{judge_spec or 'bundled:shapes-clip'}" if kind == "image" else TEXT_EMBEDDER
 
 
 def image_embeddings(judge, artifacts: Sequence[Artifact]) -> dict[str, list[float]]:

@@ -24,7 +24,6 @@ from .settings import from_values
 from .store import Store
 
 SUITE_CASES = Path(__file__).resolve().parents[1] / "suites" / "cases"
-CASE_FILES = {"text-to-image": "text_to_image.toml", "ascii-art": "ascii_art.toml", "code": "code.toml"}
 
 
 @dataclass(frozen=True)
@@ -65,8 +64,8 @@ class GateVerdict:
 
 
 def _cases_for(modality: str, cases: Mapping[str, str | Path] | None, folder: str | None):
-    path = (cases or {}).get(modality) or profile_case_file(SUITE_CASES / CASE_FILES.get(modality, f"{modality}.toml"),
-                                                           folder)
+    """The case file given for a modality, else the suites' (text-to-image -> suites/cases/text_to_image.toml)."""
+    path = (cases or {}).get(modality) or profile_case_file(SUITE_CASES / f"{modality.replace('-', '_')}.toml", folder)
     if not Path(path).is_file():
         raise GroundingUsageError(
             f"gate: no case file for {modality} at {path}. Pass cases={{{modality!r}: 'path/to/cases.toml'}} "
@@ -96,8 +95,9 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
     checkpoints = [c for c in resolve(settings.model, allow_pickle=settings.allow_pickle)
                    if modalities is None or c.modality in modalities]
     if not checkpoints:
+        held = sorted(c.modality for c in resolve(settings.model, allow_pickle=settings.allow_pickle))
         raise GroundingUsageError(f"gate: {model} holds none of the modalities {list(modalities or [])}. Name "
-                                  f"modalities it has (text-to-image, ascii-art, code), or leave modalities out.")
+                                  f"modalities it has ({', '.join(held)}), or leave modalities out.")
     chosen = {c.modality: _cases_for(c.modality, cases, settings.case_folder) for c in checkpoints}
     result_store = Store(settings.store)
     try:

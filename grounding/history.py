@@ -27,7 +27,7 @@ class HistoryRow:
 def _cases_of(records: list[Record]) -> dict[str, list[Record]]:
     cases: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        if not r.judge.endswith("-control"):
+        if not r.is_control:
             cases[r.case_id].append(r)
     return cases
 

@@ -64,7 +64,7 @@ def _why(records: list[Record]) -> str:
 def _by_output(records: tuple[Record, ...], modality: str) -> dict[tuple[str, int], list[Record]]:
     out: dict[tuple[str, int], list[Record]] = defaultdict(list)
     for r in records:
-        if r.modality == modality and not r.judge.endswith("-control"):
+        if r.modality == modality and not r.is_control:
             out[(r.case_id, r.seed)].append(r)
     return out
 

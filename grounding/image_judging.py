@@ -4,7 +4,8 @@ and controls (a blank and a noise image) that guard the CLIP judge itself."""
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 from PIL import Image
@@ -12,26 +13,81 @@ from PIL import Image
 from .images import open_image
 from .judges import shapes_oracle
 from .judges.clip import ClipJudge, score_images
-from .types import Artifact, Case, Score
+from .judging import JudgeContext, Judged
+from .types import CONTROL_SUFFIX, Artifact, Case, Score
 
-CONTROL_JUDGE = "clip-control"
+CONTROL_JUDGE = "clip" + CONTROL_SUFFIX
 
 
 def judge_images(judge: ClipJudge, artifacts: Sequence[Artifact], cases: dict[str, Case],
                  world: str | None = None) -> list[list[Score]]:
     """All scores for each artifact, in order: CLIP for every case, the shapes oracle for a case with a scene
     when the model's `world` is the shapes world or the case itself asks for it (`world = "shapes"`)."""
-    images = [open_image(a.path, f"the output for case {a.case_id}, seed {a.seed} ({a.path})") for a in artifacts]
-    chosen = [cases[a.case_id] for a in artifacts]
+    images, chosen = _opened(artifacts), [cases[a.case_id] for a in artifacts]
+    return [[*c, *o] for c, o in zip(_clip_scores(judge, images, chosen), _oracle_scores(images, chosen, world))]
+
+
+@dataclass(frozen=True)
+class ClipAgreement:
+    """The `clip` judge: CLIPScore, contrastive R-precision and the margin for every image, with the run's CLIP
+    weights (`--judge`); a blank and a noise image per case that must not pass (they guard the judge itself);
+    and the image embeddings the distribution comparison reads."""
+
+    name: str = "clip"
+    reads: str = "image"
+    version: str = "1"
+
+    def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
+        from .embeddings import embedder_for, image_embeddings
+        from .judges.clip import load_clip_judge
+
+        settings, store = context.settings, context.store
+        judge = load_clip_judge(settings.judge, device=settings.device)
+        images = _opened(artifacts)
+        judged: Judged = list(zip(artifacts, _clip_scores(judge, images, [cases[a.case_id] for a in artifacts])))
+        store.remember_embeddings(embedder_for(self.reads, settings.judge), image_embeddings(judge, artifacts))
+        controls = [Artifact(name, 0, *store.write_artifact(data, ".png"), False)
+                    for name, data in control_images(images[0].size).items()]
+        return judged + [(artifact, [score]) for artifact, score in judge_controls(judge, controls, list(cases.values()))]
+
+
+@dataclass(frozen=True)
+class ShapesOracle:
+    """The `shapes-oracle` judge: what the image really shows (colours, shapes, counts, sides), for cases that
+    describe a scene, on models of the shapes world (or cases that ask for it); other images get no score."""
+
+    name: str = "shapes-oracle"
+    reads: str = "image"
+    version: str = "1"
+
+    def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
+        chosen = [cases[a.case_id] for a in artifacts]
+        if not any(shapes_oracle.applies(c.expect, context.world) for c in chosen):
+            return []
+        scored = zip(artifacts, _oracle_scores(_opened(artifacts), chosen, context.world))
+        return [(artifact, scores) for artifact, scores in scored if scores]
+
+
+def _opened(artifacts: Sequence[Artifact]) -> list[Image.Image]:
+    return [open_image(a.path, f"the output for case {a.case_id}, seed {a.seed} ({a.path})") for a in artifacts]
+
+
+def _clip_scores(judge: ClipJudge, images: Sequence[Image.Image], chosen: Sequence[Case]) -> list[list[Score]]:
+    """CLIPScore, the rank against the contrasts, and the margin, per image."""
     clip = []
     for start in range(0, len(images), 256):
         part = slice(start, start + 256)
         clip += score_images(judge, images[part], [c.instruction for c in chosen[part]],
                              [c.contrasts for c in chosen[part]])
+    return [[*scores, _margin(scores[1])] for scores in clip]
+
+
+def _oracle_scores(images: Sequence[Image.Image], chosen: Sequence[Case], world: str | None) -> list[list[Score]]:
+    """The oracle's verdict and the share of asked attributes drawn, where the oracle applies; else nothing."""
     out = []
-    for image, case, scores in zip(images, chosen, clip):
+    for image, case in zip(images, chosen):
         oracle = [shapes_oracle.score_image(image, case.expect)] if shapes_oracle.applies(case.expect, world) else []
-        out.append([*scores, _margin(scores[1]), *oracle, *map(shapes_oracle.agreement_score, oracle)])
+        out.append([*oracle, *map(shapes_oracle.agreement_score, oracle)])
     return out
 
 

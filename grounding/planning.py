@@ -44,7 +44,7 @@ def design_from_run(store_root: Path, run: str | None, modality: str | None) -> 
                                   f"{', '.join(sorted(cases))}).")
     by_case: dict[str, list] = {cid: [] for cid in cases[modality]}
     for r in records:
-        if r.modality == modality and r.case_id in by_case and not r.judge.endswith("-control"):
+        if r.modality == modality and r.case_id in by_case and not r.is_control:
             by_case[r.case_id].append(r)
     observed = [case_observations(rs) for rs in by_case.values() if rs]
     words = {w for c in cases[modality].values() for w in concept_words(c)}

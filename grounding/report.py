@@ -58,9 +58,9 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
         by_modality[r.modality].append(r)
     for modality, rs in sorted(by_modality.items()):
         cases: dict[str, list[Record]] = defaultdict(list)
-        controls = [r for r in rs if r.judge.endswith("-control")]
+        controls = [r for r in rs if r.is_control]
         for r in rs:
-            if not r.judge.endswith("-control"):
+            if not r.is_control:
                 cases[r.case_id].append(r)
         rates = [summarize(c)[0] for c in cases.values()]
         clip = [r.value for r in rs if r.metric == "clip_score"]

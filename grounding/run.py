@@ -9,12 +9,11 @@ from typing import Sequence
 
 from .checkpoint import Checkpoint, content_hash
 from .compare import ModalityComparison
-from .errors import GroundingUsageError
 from .evaluate import RunInfo, generate, sample_seed, to_records
 from .floors import Floors
 from .settings import Settings
 from .store import Store
-from .types import Artifact, Case, Record
+from .types import Case, Record
 from .verdicts import CaseVerdict, case_verdict, modality_floors
 
 
@@ -59,10 +58,10 @@ class ModalityResults:
                             change=None if self.comparison is None else self.comparison.case(case_id))
 
     def judged(self, case_id: str) -> list[Record]:
-        return [r for r in self.records.get(case_id, []) if not r.judge.endswith("-control")]
+        return [r for r in self.records.get(case_id, []) if not r.is_control]
 
     def controls(self, case_id: str) -> list[Record]:
-        return [r for r in self.records.get(case_id, []) if r.judge.endswith("-control")]
+        return [r for r in self.records.get(case_id, []) if r.is_control]
 
     def leaks(self) -> list[tuple[str, str]]:
         """(case id, explanation) of every control output (blank, noise) that the judge let through."""
@@ -120,14 +119,11 @@ def modality_results(cases: dict[str, Case], records: Sequence[Record], comparis
 
 def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
                  state: RunState) -> list[Record]:
-    """Generate (cached), then judge the outputs with the judges of their modality."""
-    from .adapters import load_adapter
+    """Generate (cached), then judge the outputs with every installed judge of the adapter's artifact kind."""
+    from .adapters import adapter_kind, load_adapter
+    from .judging import JudgeContext, judges_for
 
-    if checkpoint.modality not in JUDGES:
-        raise GroundingUsageError(
-            f"Modality {checkpoint.modality!r} has no judges in this version of grounding (it judges "
-            f"{', '.join(sorted(JUDGES))}). Point --model at a checkpoint of one of those, or list only those in "
-            f"grounding.toml.")
+    judges = judges_for(adapter_kind(checkpoint.modality), checkpoint.modality)  # before loading any weights
     model_hash = content_hash(checkpoint.path)
     state.models[checkpoint.modality] = model_hash
     run = RunInfo(state.run_id, settings.round, model_hash)
@@ -136,42 +132,7 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     generated = generate(adapter, cases, settings.seed_range, store, model_hash)
     state.generation[checkpoint.modality] = {"artifacts": len(generated.artifacts),
                                              "from_cache": generated.from_cache}
-    return JUDGES[checkpoint.modality](adapter, generated, {c.id: c for c in cases}, settings, store, run,
-                                       checkpoint.world)
-
-
-def _image_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
-                   run: RunInfo, world: str | None) -> list[Record]:
-    """CLIP, the shapes oracle where the model's world or the case asks for it, and the CLIP judge's controls."""
-    from PIL import Image
-
-    from .embeddings import embedder_for, image_embeddings
-    from .image_judging import control_images, judge_controls, judge_images
-    from .judges.clip import load_clip_judge
-
-    judge = load_clip_judge(settings.judge, device=settings.device)
-    records = []
-    for artifact, scores in zip(generated.artifacts, judge_images(judge, generated.artifacts, cases, world)):
-        records += to_records(run, adapter.modality, artifact, scores)
-    store.remember_embeddings(embedder_for(adapter.modality, settings.judge),
-                              image_embeddings(judge, generated.artifacts))
-    size = Image.open(generated.artifacts[0].path).size
-    controls = [Artifact(name, 0, *store.write_artifact(data, ".png"), False)
-                for name, data in control_images(size).items()]
-    for artifact, score in judge_controls(judge, controls, list(cases.values())):
-        records += to_records(run, adapter.modality, artifact, [score])
-    return records
-
-
-def _text_records(adapter, generated, cases: dict[str, Case], settings: Settings, store: Store,
-                  run: RunInfo, world: str | None) -> list[Record]:
-    """The modality's output judges and the model's self-description, for ASCII art and code alike."""
-    from .embeddings import embedder_for, text_embeddings
-    from .text_judging import SCORERS
-
-    scored = SCORERS[adapter.modality](adapter, generated, cases, store, run.model_hash, settings)
-    store.remember_embeddings(embedder_for(adapter.modality, settings.judge), text_embeddings(generated.artifacts))
-    return [r for a, scores in zip(generated.artifacts, scored) for r in to_records(run, adapter.modality, a, scores)]
-
-
-JUDGES = {"text-to-image": _image_records, "ascii-art": _text_records, "code": _text_records}
+    context = JudgeContext(adapter, settings, store, model_hash, checkpoint.world)
+    by_id = {c.id: c for c in cases}
+    return [record for judge in judges for artifact, scores in judge.judge(generated.artifacts, by_id, context)
+            for record in to_records(run, checkpoint.modality, artifact, scores)]

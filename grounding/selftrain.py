@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Callable
 
 from .cases import load_cases
-from .checkpoint import LANGUAGE_MODALITIES, Checkpoint, resolve
+from .checkpoint import Checkpoint, resolve
 from .compare import compare_runs
 from .errors import GroundingUsageError
 from .gate import GateVerdict, gate
 from .store import Store
 
 MANIFEST = "grounding.toml"
+LANGUAGE_MODALITIES = ("ascii-art", "code")  # the modalities the language-model recipe fine-tunes
 FOLDERS = {"text-to-image": "pipeline", **{m: "language-model" for m in LANGUAGE_MODALITIES}}
 
 

@@ -9,9 +9,10 @@ generated through the same cache as outputs and read by the offline text judge.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .evaluate import Generated, cached_outputs
+from .judging import JudgeContext, Judged
 from .self_description import code_truth, security_account, shape_account
 from .store import Store
 from .types import Artifact, Case, Score
@@ -135,4 +136,43 @@ def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: St
     return out
 
 
-SCORERS = {"ascii-art": ascii_scores, "code": code_scores}
+@dataclass(frozen=True)
+class AsciiArtJudge:
+    """The `ascii-art` judge: the shapes oracle's reading of the art (the verdict), the ASCII CLIP judge on its
+    rendering (reported; gating only at its measured held-out accuracy), and the model's blind, primed and
+    counterfactual descriptions of its own art against that reading."""
+
+    name: str = "ascii-art"
+    reads: str = "ascii-art"
+    version: str = "1"
+
+    def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
+        generated = Generated(tuple(artifacts))
+        scored = ascii_scores(context.adapter, generated, dict(cases), context.store, context.model_hash,
+                              context.settings)
+        _remember_text_embeddings(artifacts, context)
+        return list(zip(artifacts, scored))
+
+
+@dataclass(frozen=True)
+class CodeJudge:
+    """The `code` judge: parse, the case's tests run by pytest in the sandbox, bandit at the case's thresholds,
+    and the model's blind and primed answers about its code's security against them (false assurance)."""
+
+    name: str = "code"
+    reads: str = "code"
+    version: str = "1"
+
+    def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
+        generated = Generated(tuple(artifacts))
+        scored = code_scores(context.adapter, generated, dict(cases), context.store, context.model_hash,
+                             context.settings)
+        _remember_text_embeddings(artifacts, context)
+        return list(zip(artifacts, scored))
+
+
+def _remember_text_embeddings(artifacts: Sequence[Artifact], context: JudgeContext) -> None:
+    """Sentence embeddings of the outputs, for the distribution comparison against a baseline."""
+    from .embeddings import TEXT_EMBEDDER, text_embeddings
+
+    context.store.remember_embeddings(TEXT_EMBEDDER, text_embeddings(artifacts))

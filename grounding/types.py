@@ -43,6 +43,9 @@ class Score:
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
+CONTROL_SUFFIX = "-control"  # a judge named "<judge>-control" scores that judge's controls, not the model
+
+
 @dataclass(frozen=True)
 class Record:
     """One stored score: a row of the result store."""
@@ -59,3 +62,9 @@ class Record:
     passed: bool | None
     artifact: str
     explanation: str = ""
+
+    @property
+    def is_control(self) -> bool:
+        """A judge's control (a blank or noise image judged against a case): it guards the judge and is no
+        output of the model, so it never enters pass rates, floors or comparisons."""
+        return self.judge.endswith(CONTROL_SUFFIX)

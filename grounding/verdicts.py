@@ -136,7 +136,7 @@ def modality_floors(records: Iterable[Record], floor: float, *, confidence: floa
     """The floor tests of one modality's records (controls left out); `cases` with no record are tested too."""
     by_case: dict[str, list[Record]] = {cid: [] for cid in cases}
     for r in records:
-        if not r.judge.endswith("-control"):
+        if not r.is_control:
             by_case.setdefault(r.case_id, []).append(r)
     return floor_tests({cid: case_observations(rs) for cid, rs in by_case.items()}, floor, confidence=confidence,
                        rule=rule)

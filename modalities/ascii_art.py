@@ -10,6 +10,7 @@ from .language_model import TextAdapter
 @dataclass
 class AsciiArt(TextAdapter):
     modality: str = "ascii-art"
+    kind: str = "ascii-art"  # judged by the judges that read ascii-art
     suffix: str = ".txt"
 
     def clean(self, answer: str) -> str:

@@ -10,6 +10,7 @@ from .language_model import TextAdapter
 @dataclass
 class Code(TextAdapter):
     modality: str = "code"
+    kind: str = "code"  # judged by the judges that read code
     suffix: str = ".py"
 
     def clean(self, answer: str) -> str:

@@ -144,6 +144,11 @@ class TextAdapter:
     settings_from = LanguageModel  # `load` passes its settings on to LanguageModel.load
 
     @classmethod
+    def recognises(cls, path: Path) -> bool:
+        """A transformers model folder (save_pretrained wrote config.json) that is not a diffusers pipeline."""
+        return (path / "config.json").is_file() and not (path / "model_index.json").is_file()
+
+    @classmethod
     def load(cls, path: Path, **options: Any) -> "TextAdapter":
         return cls(LanguageModel.load(path, **options))
 

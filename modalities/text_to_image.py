@@ -18,7 +18,13 @@ class TextToImage:
     device: str
     settings: Mapping[str, Any] = field(default_factory=dict)
     modality: str = "text-to-image"
+    kind: str = "image"  # judged by every image judge: CLIP, the shapes oracle where its world is, and yours
     suffix: str = ".png"
+
+    @classmethod
+    def recognises(cls, path: Path) -> bool:
+        """A diffusers pipeline folder (save_pretrained wrote model_index.json)."""
+        return (path / "model_index.json").is_file()
 
     @classmethod
     def load(cls, path: Path, *, device: str | None = None, allow_pickle: bool = False, steps: int = 20,
