@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 from .cases import load_cases, profile_case_file
 from .checkpoint import resolve
-from .compare import ModalityComparison, against, load_baseline
+from .compare import ModalityComparison, load_baseline
 from .errors import GroundingUsageError
 from .run import ModalityResults
 from .settings import from_values
@@ -85,7 +85,7 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
     floors only) the regressions. An option left None takes the profile's value, else pytest's default. Raises
     GroundingUsageError on bad input before anything is generated."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .run import RunState, modality_results, run_modality
+    from .run import RunState, judge_modality
 
     settings = from_values({"model": str(model), "judge": judge, "round": round, "baseline": baseline,
                             "store": str(store), "profile": profile, "seeds": seeds, "seed-start": seed_start,
@@ -107,14 +107,8 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
         state = RunState()
         results = {}
         for checkpoint in checkpoints:
-            modality_cases = chosen[checkpoint.modality]
-            records = run_modality(checkpoint, modality_cases, settings, result_store, state)
-            state.records.extend(records)
-            state.cases.extend(modality_cases)
-            by_id = {c.id: c for c in modality_cases}
-            comparison = None if before is None else against(before, checkpoint.modality, records, by_id,
-                                                             result_store, settings.thresholds, settings.judge)
-            results[checkpoint.modality] = modality_results(by_id, records, comparison, settings)
+            results[checkpoint.modality] = judge_modality(checkpoint, chosen[checkpoint.modality], settings,
+                                                          result_store, state, before)
         state.save(result_store, settings)
     finally:
         result_store.close()

@@ -135,8 +135,8 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     """modality -> ModalityResults for the cases this session selected, computed once per modality."""
     # Offline unless the user says otherwise: set before diffusers, transformers or open_clip import the hub client.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .compare import against, load_baseline
-    from .run import ModalityResults, RunState, modality_results, run_modality
+    from .compare import load_baseline
+    from .run import ModalityResults, RunState, judge_modality
 
     config = request.config
     state = config.stash.setdefault(STATE, RunState())
@@ -159,15 +159,10 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
             checkpoints = {c.modality: c for c in resolve(settings.model, allow_pickle=settings.allow_pickle)}
             if modality not in checkpoints:
                 pytest.skip(f"--model {settings.model} holds no {modality} checkpoint")
-            records = run_modality(checkpoints[modality], cases, settings, grounding_store, state)
+            computed[modality] = judge_modality(checkpoints[modality], cases, settings, grounding_store, state,
+                                                baseline)
         except GroundingUsageError as err:
             pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
-        state.records.extend(records)
-        state.cases.extend(cases)
-        by_id = {c.id: c for c in cases}
-        comparison = None if baseline is None else against(baseline, modality, records, by_id, grounding_store,
-                                                           settings.thresholds, settings.judge)
-        computed[modality] = modality_results(by_id, records, comparison, settings)
         return computed[modality]
 
     return results

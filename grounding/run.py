@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from .checkpoint import Checkpoint, content_hash
-from .compare import ModalityComparison
+from .compare import Baseline, ModalityComparison
 from .evaluate import RunInfo, generate, sample_seed, to_records
 from .floors import Floors
 from .settings import Settings
@@ -115,6 +115,21 @@ def modality_results(cases: dict[str, Case], records: Sequence[Record], comparis
     floors = modality_floors(records, settings.min_pass_rate, confidence=settings.confidence, rule=settings.floor_rule,
                              cases=cases)
     return ModalityResults(cases, by_case, comparison, settings, floors)
+
+
+def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
+                   state: RunState, baseline: Baseline | None) -> ModalityResults:
+    """The one orchestration behind `pytest suites/`, `gate()` and `selftrain`: generate and judge a modality's
+    cases, add the records to the run, compare them with the baseline (if any) and test the floors."""
+    from .compare import against
+
+    records = run_modality(checkpoint, cases, settings, store, state)
+    state.records.extend(records)
+    state.cases.extend(cases)
+    by_id = {c.id: c for c in cases}
+    comparison = None if baseline is None else against(baseline, checkpoint.modality, records, by_id, store,
+                                                       settings.thresholds, settings.judge)
+    return modality_results(by_id, records, comparison, settings)
 
 
 def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
