@@ -172,22 +172,13 @@ def test_grounding_modalities_lists_adapters_kinds_and_judges(plugin, capsys):
 
 def test_a_suite_module_runs_the_plugin_modality_through_pytest(plugin, pytester, tmp_path):
     cases = case_file(tmp_path)
-    pytester.makepyfile(test_shout=f'''
+    pytester.makepyfile(test_shout=f"""
 import pytest
 
+from grounding.suite import test_instruction_is_grounded, test_pass_rate_of_all_cases_is_above_the_floor
+
 pytestmark = pytest.mark.grounding("shout", cases={str(cases)!r})
-
-
-def test_instruction_is_grounded(case, grounding_suite):
-    verdict = grounding_suite.verdict(case.id)
-    if not verdict.passed:
-        pytest.fail(verdict.message(), pytrace=False)
-
-
-def test_pass_rate_of_all_cases_is_above_the_floor(grounding_suite):
-    if grounding_suite.floors.pooled.failed:
-        pytest.fail(grounding_suite.floor_message(), pytrace=False)
-''')
+""")
     store = tmp_path / "store"
     loud = pytester.runpytest("-p", "no:cacheprovider", f"--model={checkpoint(tmp_path)}", f"--grounding-store={store}")
     loud.assert_outcomes(passed=11)
