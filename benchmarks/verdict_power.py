@@ -12,12 +12,15 @@ which a statistic fired, and in which `pytest suites/` (the gate) would fail.
     python benchmarks/verdict_power.py --profile default --repeats 5 --windows 20 [--parts drift,alarms]
     python benchmarks/verdict_power.py --profile thorough --repeats 5 --windows 0
 
-Prints Markdown tables (README's "Verdict power").
+Prints Markdown tables (README's "Verdict power"). To spread the work over processes, give each a range
+(`--repeat-start`, `--window-start`) and `--save hits.json`, then print the tables of all of them with
+`--merge a.json b.json ...`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -75,6 +78,25 @@ def table(title: str, columns: list[str], rows: dict[str, list[bool]]) -> str:
     return "\n".join(lines)
 
 
+def merged(files: list[Path]) -> int:
+    """The tables of several saved runs (ranges of repeats or windows of one profile), added up."""
+    hits: dict[str, list[bool]] = {}
+    profiles = set()
+    for file in files:
+        saved = json.loads(file.read_text())
+        profiles.add(saved["profile"])
+        for key, values in saved["hits"].items():
+            hits.setdefault(key, []).extend(values)
+    drift = [c for c in [f"noise {n}" for n in NOISES] + ["swap red/blue"] if f"{c}:gate fails" in hits]
+    alarms = [c for c in ("healthy, no baseline", "re-save vs healthy", "retrain vs healthy") if f"{c}:gate fails" in hits]
+    profile = "/".join(sorted(profiles))
+    if drift:
+        print(table(f"Detection, profile {profile}", drift, hits) + "\n")
+    if alarms:
+        print(table(f"False alarms, profile {profile}", alarms, hits))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=list(PROFILES), default="default")
@@ -84,7 +106,13 @@ def main() -> int:
     parser.add_argument("--noise", type=float, nargs="*", default=list(NOISES))
     parser.add_argument("--alarms", default="healthy,resave,retrain", help="which false-alarm columns to run")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the store and models here (default: temp)")
+    parser.add_argument("--repeat-start", type=int, default=0, help="the first repeat (default 0)")
+    parser.add_argument("--window-start", type=int, default=0, help="the first seed window (default 0)")
+    parser.add_argument("--save", type=Path, default=None, help="also write what fired to this JSON file")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, help="print the tables of saved files")
     args = parser.parse_args()
+    if args.merge:
+        return merged(args.merge)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="verdict-power-"))
     store = work / "store"
     seeds = PROFILES[args.profile].get("seeds", 4)
@@ -103,7 +131,7 @@ def main() -> int:
     if "drift" in parts:
         swapped = copy_of(HEALTHY, work / "swapped")
         swap_token_embeddings(swapped, "red", "blue")
-        for repeat in range(args.repeats):
+        for repeat in range(args.repeat_start, args.repeat_start + args.repeats):
             start = 100_000 + repeat * seeds
             grounding.gate(HEALTHY, baseline=None, round=f"healthy-{repeat}", seed_start=start, **common)
             for noise in args.noise:
@@ -124,7 +152,7 @@ def main() -> int:
             shutil.rmtree(resaved, ignore_errors=True)
             DiffusionPipeline.from_pretrained(HEALTHY).save_pretrained(resaved, safe_serialization=True)
             shutil.copy(HEALTHY / "grounding.toml", resaved / "grounding.toml")
-        for window in range(args.windows):
+        for window in range(args.window_start, args.window_start + args.windows):
             start = 500_000 + window * seeds
             note("healthy, no baseline", grounding.gate(HEALTHY, baseline=None, round=f"window-{window}",
                                                         seed_start=start, **common))
@@ -135,6 +163,8 @@ def main() -> int:
                 note("retrain vs healthy", grounding.gate(RETRAINED, baseline=f"window-{window}",
                                                           round=f"retrain-{window}", seed_start=start, **common))
     print(f"profile {args.profile}: {seeds} seeds per case; {time.time() - started:.0f} s\n")
+    if args.save:
+        args.save.write_text(json.dumps({"profile": args.profile, "hits": hits}, indent=1))
     if "drift" in parts:
         print(table(f"Detection over {args.repeats} repeats (fresh seeds each), profile {args.profile}",
                     drift_columns, hits) + "\n")
