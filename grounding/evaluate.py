@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -45,29 +46,40 @@ def generation_key(model_hash: str, adapter: Adapter, prompt: str, seed: int) ->
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+Progress = Callable[[str, bool], None]  # (line, final): a line on the terminal, rewritten until final
+CHUNK = 64  # outputs asked of an adapter at once: progress shows between chunks; the adapter batches inside
+
+
 def generate(adapter: Adapter, cases: Sequence[Case], seeds: Sequence[int], store: Store,
-             model_hash: str) -> Generated:
+             model_hash: str, progress: Progress | None = None) -> Generated:
     """Every (case, seed) output, from the cache when the same model made it before."""
     jobs = [(case.id, case.instruction, seed) for case in cases for seed in seeds]
-    return cached_outputs(adapter, jobs, adapter.generate, store, model_hash, adapter.suffix)
+    return cached_outputs(adapter, jobs, adapter.generate, store, model_hash, adapter.suffix, progress)
 
 
 def cached_outputs(adapter: Adapter, jobs: Sequence[tuple[str, str, int]],
                    make: Callable[[list[str], list[int]], list[bytes]], store: Store, model_hash: str,
-                   suffix: str) -> Generated:
-    """Outputs for (case id, prompt, seed) jobs: cached ones read back, the rest made in one call and stored. The
-    adapter is given each prompt's own seed (sample_seed); artifacts keep the run's seed."""
+                   suffix: str, progress: Progress | None = None) -> Generated:
+    """Outputs for (case id, prompt, seed) jobs: cached ones read back, the rest made in chunks and stored (an
+    output depends on its prompt and seed only, never on its batch). The adapter is given each prompt's own
+    seed (sample_seed); artifacts keep the run's seed."""
     keyed = [(case_id, seed, generation_key(model_hash, adapter, prompt, sample_seed(prompt, seed)), prompt)
              for case_id, prompt, seed in jobs]
     hits = {key: store.cached_generation(key) for _, _, key, _ in keyed}
     missing = list({key: (prompt, sample_seed(prompt, seed)) for _, seed, key, prompt in keyed
                     if hits[key] is None}.items())
     fresh = {}
-    if missing:
-        outputs = make([prompt for _, (prompt, _) in missing], [seed for _, (_, seed) in missing])
-        written = [(key, *store.write_artifact(data, suffix)) for (key, _), data in zip(missing, outputs)]
+    started = time.perf_counter()
+    for start in range(0, len(missing), CHUNK):
+        chunk = missing[start:start + CHUNK]
+        outputs = make([prompt for _, (prompt, _) in chunk], [seed for _, (_, seed) in chunk])
+        written = [(key, *store.write_artifact(data, suffix)) for (key, _), data in zip(chunk, outputs)]
         store.remember_generations(written)
-        fresh = {key: (path, sha) for key, path, sha in written}
+        fresh |= {key: (path, sha) for key, path, sha in written}
+        if progress:
+            done, elapsed = start + len(chunk), time.perf_counter() - started
+            progress(f"{adapter.modality}: generated {done}/{len(missing)} new outputs "
+                     f"({len(keyed) - len(missing)} from cache), {done / elapsed:.1f} outputs/s", False)
     artifacts = []
     for case_id, seed, key, _ in keyed:
         path, sha = hits[key] or fresh[key]

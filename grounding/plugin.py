@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -160,12 +161,33 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
             if modality not in checkpoints:
                 pytest.skip(f"--model {settings.model} holds no {modality} checkpoint")
             computed[modality] = judge_modality(checkpoints[modality], cases, settings, grounding_store, state,
-                                                baseline)
+                                                baseline, _progress(config))
         except GroundingUsageError as err:
             pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
         return computed[modality]
 
     return results
+
+
+def _progress(config: pytest.Config):
+    """Progress lines on pytest's terminal while a modality generates and is judged: rewritten in place on a
+    terminal, only the closing line per modality in a log; none under -q."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or config.option.verbose < 0:
+        return None
+
+    def show(line: str, final: bool) -> None:
+        if not final and not reporter.isatty():
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if final:
+                reporter.write_line(line) if not reporter.isatty() else reporter.rewrite(line + "\n", erase=True)
+            else:
+                reporter.ensure_newline()
+                reporter.rewrite(line, erase=True)
+
+    return show
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -9,7 +9,7 @@ from typing import Sequence
 
 from .checkpoint import Checkpoint, content_hash
 from .compare import Baseline, ModalityComparison
-from .evaluate import RunInfo, generate, sample_seed, to_records
+from .evaluate import Progress, RunInfo, generate, sample_seed, to_records
 from .floors import Floors
 from .settings import Settings
 from .store import Store
@@ -118,12 +118,12 @@ def modality_results(cases: dict[str, Case], records: Sequence[Record], comparis
 
 
 def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
-                   state: RunState, baseline: Baseline | None) -> ModalityResults:
+                   state: RunState, baseline: Baseline | None, progress: Progress | None = None) -> ModalityResults:
     """The one orchestration behind `pytest suites/`, `gate()` and `selftrain`: generate and judge a modality's
     cases, add the records to the run, compare them with the baseline (if any) and test the floors."""
     from .compare import against
 
-    records = run_modality(checkpoint, cases, settings, store, state)
+    records = run_modality(checkpoint, cases, settings, store, state, progress)
     state.records.extend(records)
     state.cases.extend(cases)
     by_id = {c.id: c for c in cases}
@@ -133,7 +133,7 @@ def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Sett
 
 
 def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
-                 state: RunState) -> list[Record]:
+                 state: RunState, progress: Progress | None = None) -> list[Record]:
     """Generate (cached), then judge the outputs with every installed judge of the adapter's artifact kind."""
     from .adapters import adapter_kind, load_adapter
     from .judging import JudgeContext, judges_for
@@ -144,10 +144,26 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     run = RunInfo(state.run_id, settings.round, model_hash)
     adapter = load_adapter(checkpoint.modality, checkpoint.path, device=settings.device,
                            allow_pickle=settings.allow_pickle, settings=checkpoint.settings)
-    generated = generate(adapter, cases, settings.seed_range, store, model_hash)
+    started = time.perf_counter()
+    generated = generate(adapter, cases, settings.seed_range, store, model_hash, progress)
     state.generation[checkpoint.modality] = {"artifacts": len(generated.artifacts),
                                              "from_cache": generated.from_cache}
     context = JudgeContext(adapter, settings, store, model_hash, checkpoint.world)
     by_id = {c.id: c for c in cases}
-    return [record for judge in judges for artifact, scores in judge.judge(generated.artifacts, by_id, context)
-            for record in to_records(run, checkpoint.modality, artifact, scores)]
+    records = []
+    for judge in judges:
+        judged_from = time.perf_counter()
+        if progress:
+            progress(f"{checkpoint.modality}: judging {len(generated.artifacts)} outputs with {judge.name}", False)
+        for artifact, scores in judge.judge(generated.artifacts, by_id, context):
+            records += to_records(run, checkpoint.modality, artifact, scores)
+        if progress:
+            elapsed = time.perf_counter() - judged_from
+            progress(f"{checkpoint.modality}: judged by {judge.name} in {elapsed:.1f} s "
+                     f"({len(generated.artifacts) / max(elapsed, 1e-9):.1f} outputs/s)", False)
+    if progress:
+        elapsed = time.perf_counter() - started
+        progress(f"{checkpoint.modality}: {len(generated.artifacts)} outputs ({generated.from_cache} from cache) "
+                 f"generated and judged in {elapsed:.1f} s ({len(generated.artifacts) / max(elapsed, 1e-9):.1f} "
+                 f"outputs/s)", True)
+    return records

@@ -76,3 +76,14 @@ def test_judge_agreement_counts():
                rec("a", 1, "oracle", False), rec("b", 0, "clip", False), rec("b", 0, "oracle", False),
                rec("c", 0, "clip", True)]
     assert judge_agreement(records) == (1, 1, 0, 1)
+
+
+def test_generation_reports_progress_between_chunks(tmp_path, monkeypatch):
+    import grounding.evaluate as evaluate
+
+    monkeypatch.setattr(evaluate, "CHUNK", 3)
+    store, adapter, lines = Store(tmp_path), EchoAdapter(), []
+    made = generate(adapter, CASES, [0, 1, 2, 3], store, model_hash="m1", progress=lambda *a: lines.append(a))
+    assert [len(call) for call in adapter.calls] == [3, 3, 2]
+    assert [line.split(" new outputs")[0] for line, _ in lines] == [f"echo: generated {n}/8" for n in (3, 6, 8)]
+    assert not any(final for _, final in lines) and made.from_cache == 0
