@@ -143,9 +143,11 @@ class StatedPower:
         finite = sorted(v for v in self.concepts.values() if v < math.inf)
         concepts = (f"; per concept {finite[0]:.3f} to {finite[-1]:.3f} ({len(finite)} of {len(self.concepts)} "
                     f"testable)" if finite else "; no concept has enough cases to be tested alone")
+        fall = (f"a uniform fall of the pass share is found with {POWER:.0%} power from {self.all_outputs:.3f} "
+                f"(all outputs)" if self.all_outputs < math.inf else
+                "no fall of the pass share can be significant (all outputs: too few cases)")
         lines = [f"power: {self.case_floor.line('a case')}; {self.pooled_floor.line('all cases pooled')}",
-                 f"power: against a baseline of this size, a uniform fall of the pass share is found with "
-                 f"{POWER:.0%} power from {self.all_outputs:.3f} (all outputs){concepts}"]
+                 f"power: against a baseline of this size, {fall}{concepts}"]
         if finite:
             ranked = sorted((v, word) for word, v in self.concepts.items() if v < math.inf)
             alone = sorted(word for word, v in self.concepts.items() if v == math.inf)

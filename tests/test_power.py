@@ -53,3 +53,5 @@ def test_stated_power_lines():
     text = "\n".join(power.lines())
     assert "a case cannot fail the floor alone with 4 observations" in text and "(all outputs)" in text
     assert f"detectable fall per concept: red {power.concepts['red']:.3f}; too few cases to test alone: lone" in text
+    tiny = "\n".join(stated_power({"a": 1.0, "b": 1.0}, {"a": 1, "b": 1}, {}, floor=0.75, tolerance=0.05).lines())
+    assert "no fall of the pass share can be significant (all outputs: too few cases)" in tiny and "inf" not in tiny
