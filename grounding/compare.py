@@ -40,8 +40,10 @@ class CaseChange:
     clip_before: float | None
     clip_after: float | None
     clip_p_value: float | None
-    pass_rate_fell: bool  # significantly, and by more than the tolerance
+    pass_rate_fell: bool  # significantly after the correction across cases, and by more than the tolerance
     clip_score_fell: bool
+    p_adjusted: float = 1.0  # Benjamini-Hochberg over the modality's cases, as the floors
+    clip_p_adjusted: float | None = None
 
     @property
     def regressed(self) -> bool:
@@ -50,9 +52,11 @@ class CaseChange:
     def line(self) -> str:
         counted = "paired seeds" if self.seeds > 1 else "observed pair (every seed gave one same output)"
         text = (f"pass rate {self.before:.2f} -> {self.after:.2f} over {self.seeds} {counted} (lost {self.lost}, "
-                f"gained {self.gained}; one-sided exact McNemar p={self.p_value:.3g})")
+                f"gained {self.gained}; one-sided exact McNemar p={self.p_value:.3g}, Benjamini-Hochberg over the "
+                f"cases p={self.p_adjusted:.3g})")
         if self.clip_before is not None and self.clip_after is not None:
-            text += f", CLIPScore {self.clip_before:.3f} -> {self.clip_after:.3f} (sign-flip p={self.clip_p_value:.3g})"
+            text += (f", CLIPScore {self.clip_before:.3f} -> {self.clip_after:.3f} (sign-flip p={self.clip_p_value:.3g}, "
+                     f"Benjamini-Hochberg p={self.clip_p_adjusted:.3g})")
         return text
 
 
@@ -263,9 +267,23 @@ def _case_change(case_id: str, pairs: list[tuple[_Output, _Output]], t: Threshol
     if clip:
         clip_before, clip_after = fmean(b for b, _ in clip), fmean(a for _, a in clip)
         clip_p = sign_flip_test([a - b for b, a in clip])
-        clip_fell = clip_before - clip_after > t.clip_tolerance and clip_p < t.alpha
+        clip_fell = clip_before - clip_after > t.clip_tolerance
     return CaseChange(case_id, len(pairs), before, after, lost, gained, p, clip_before, clip_after, clip_p,
-                      before - after > t.tolerance and p < t.alpha, clip_fell)
+                      before - after > t.tolerance, clip_fell)  # large enough; significance across cases follows
+
+
+def _cases_adjusted(changes: Sequence[CaseChange], t: Thresholds) -> tuple[CaseChange, ...]:
+    """Each case's tests corrected across the modality's cases (Benjamini-Hochberg, as the floors are): a case
+    falls only when it fell by more than the tolerance and significantly after the correction. Uncorrected, 120
+    cases at 8 seeds would fail a healthy model by chance."""
+    from .floors import benjamini_hochberg
+
+    mcnemar = benjamini_hochberg([c.p_value for c in changes])
+    clipped = [i for i, c in enumerate(changes) if c.clip_p_value is not None]
+    clip = dict(zip(clipped, benjamini_hochberg([changes[i].clip_p_value for i in clipped])))
+    return tuple(replace(c, p_adjusted=p, pass_rate_fell=c.pass_rate_fell and p < t.alpha,
+                         clip_p_adjusted=clip.get(i), clip_score_fell=c.clip_score_fell and clip.get(i, 1.0) < t.alpha)
+                 for i, (c, p) in enumerate(zip(changes, mcnemar)))
 
 
 def _distribution(paired: list, now: dict, before: dict, embeddings: Mapping[str, Sequence[float]], embedder: str,
@@ -305,7 +323,7 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
     for key in paired:
         by_case[key[0]].append((before[key], now[key]))
     observed = {cid: _observed(pairs) for cid, pairs in by_case.items()}
-    case_changes = tuple(_case_change(cid, pairs, t) for cid, pairs in sorted(by_case.items()))
+    case_changes = _cases_adjusted([_case_change(cid, pairs, t) for cid, pairs in sorted(by_case.items())], t)
 
     pass_pairs = {"all outputs": [(k[0], float(before[k].passed), float(now[k].passed)) for k in paired]}
     for word in sorted({w for cid in by_case for w in concept_words(cases.get(cid))}):

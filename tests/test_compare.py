@@ -241,3 +241,23 @@ def test_a_slice_counts_distinct_observations_beside_its_outputs():
     sampled = slice_named(compare("text-to-image", records(lambda c, s: s != 1), records(lambda c, s: True), CASES),
                           "all outputs")
     assert sampled.distinct == sampled.outputs and "distinct" not in sampled.line()
+
+
+def test_per_case_falls_are_corrected_across_cases_and_a_planted_one_is_still_found():
+    """120 cases x 8 seeds, two independent runs of one model (a retrain's null): uncorrected one-sided McNemar
+    tests at 0.05 would fail most such runs; corrected across cases (Benjamini-Hochberg), few."""
+    cases = {f"c{i}": Case(f"c{i}", "text-to-image", f"case {i}") for i in range(120)}
+    rng = random.Random(7)
+    corrected = uncorrected = 0
+    for _ in range(40):
+        before = records(lambda c, s: rng.random() < 0.7, cases=cases, seeds=8)
+        after = records(lambda c, s: rng.random() < 0.7, run="after", cases=cases, seeds=8)
+        changes = compare("text-to-image", after, before, cases).cases
+        corrected += any(c.regressed for c in changes)
+        uncorrected += any(c.p_value < 0.05 and c.before - c.after > 0.05 for c in changes)
+    assert corrected <= 4 and uncorrected >= 20, (corrected, uncorrected)
+    broken = {f"c{i}" for i in range(12)}  # one case alone at 8/8 -> 0/8 (p=1/256) is not enough among 120
+    planted = compare("text-to-image", records(lambda c, s: c not in broken, run="after", cases=cases, seeds=8),
+                      records(lambda c, s: True, cases=cases, seeds=8), cases)
+    assert {c.case_id for c in planted.cases if c.regressed} == broken
+    assert "Benjamini-Hochberg over the cases p=0.0" in planted.case("c3").line()
