@@ -147,11 +147,7 @@ class AsciiArtJudge:
     version: str = "1"
 
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
-        generated = Generated(tuple(artifacts))
-        scored = ascii_scores(context.adapter, generated, dict(cases), context.store, context.model_hash,
-                              context.settings)
-        _remember_text_embeddings(artifacts, context)
-        return list(zip(artifacts, scored))
+        return _scored_by(ascii_scores, artifacts, cases, context)
 
 
 @dataclass(frozen=True)
@@ -164,15 +160,15 @@ class CodeJudge:
     version: str = "1"
 
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
-        generated = Generated(tuple(artifacts))
-        scored = code_scores(context.adapter, generated, dict(cases), context.store, context.model_hash,
-                             context.settings)
-        _remember_text_embeddings(artifacts, context)
-        return list(zip(artifacts, scored))
+        return _scored_by(code_scores, artifacts, cases, context)
 
 
-def _remember_text_embeddings(artifacts: Sequence[Artifact], context: JudgeContext) -> None:
-    """Sentence embeddings of the outputs, for the distribution comparison against a baseline."""
+def _scored_by(scorer, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
+    """A language-model judge's scores per output, and the outputs' sentence embeddings for the distribution
+    comparison against a baseline."""
     from .embeddings import TEXT_EMBEDDER, text_embeddings
 
+    scored = scorer(context.adapter, Generated(tuple(artifacts)), dict(cases), context.store, context.model_hash,
+                    context.settings)
     context.store.remember_embeddings(TEXT_EMBEDDER, text_embeddings(artifacts))
+    return list(zip(artifacts, scored))
