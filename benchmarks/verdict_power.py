@@ -125,6 +125,8 @@ def main() -> int:
             hits.setdefault(f"{column}:{statistic}", []).append(value)
         print(f"  [{time.time() - started:6.0f}s] {column}: " + ", ".join(k for k, v in fired(verdict).items() if v),
               file=sys.stderr, flush=True)
+        if args.save:  # after every verdict, so that a run cut short keeps what it measured
+            args.save.write_text(json.dumps({"profile": args.profile, "hits": hits}, indent=1))
 
     parts = args.parts.split(",")
     drift_columns = [f"noise {n}" for n in args.noise] + ["swap red/blue"]
@@ -163,8 +165,6 @@ def main() -> int:
                 note("retrain vs healthy", grounding.gate(RETRAINED, baseline=f"window-{window}",
                                                           round=f"retrain-{window}", seed_start=start, **common))
     print(f"profile {args.profile}: {seeds} seeds per case; {time.time() - started:.0f} s\n")
-    if args.save:
-        args.save.write_text(json.dumps({"profile": args.profile, "hits": hits}, indent=1))
     if "drift" in parts:
         print(table(f"Detection over {args.repeats} repeats (fresh seeds each), profile {args.profile}",
                     drift_columns, hits) + "\n")

@@ -1,0 +1,165 @@
+"""How much time the suite adds to the work it wraps, measured side by side in one run (issue 11). Not a
+timed test: every row is a ratio of two timings taken in this process, on this machine, one after the other.
+
+Parts (`--parts`, comma-separated):
+- `pipeline`: the bundled text-to-image model through its adapter (`generate`, PNG bytes) against the raw
+  diffusers pipeline call for the same prompts, seeds, batch size, steps and guidance.
+- `sd15`: the same with a Stable-Diffusion-1.5-sized pipeline of random weights (UNet 860M parameters at
+  512x512, SD's VAE and a 12-layer CLIP text encoder), built in a temporary folder and loaded by the adapter
+  through `from_pretrained`; meant for a GPU (on a CPU pass `--images 2`).
+- `clip`: the CLIP judge's scoring of images (preprocessing, image and text embeddings, ranks) against raw
+  `open_clip` `encode_image` on the same preprocessed batch.
+
+    python benchmarks/speed.py --parts pipeline,clip
+    python benchmarks/speed.py --parts sd15 --device cuda
+
+Prints a Markdown table (README's "Speed"): what was timed, the two timings, their ratio, and the throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from grounding.adapters import load_adapter
+from grounding.checkpoint import BUNDLED
+
+PROMPTS = ("a red circle", "two blue squares", "a small green triangle", "a large yellow circle",
+           "a purple square on the left", "three red triangles", "a blue circle above a red square", "an empty image")
+
+
+def timed(work: Callable[[], object], repeats: int) -> float:
+    """The best of `repeats` wall-clock timings, after one untimed warm-up call."""
+    work()
+    best = float("inf")
+    for _ in range(repeats):
+        _synchronize()
+        started = time.perf_counter()
+        work()
+        _synchronize()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _synchronize() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def prompts_and_seeds(count: int) -> tuple[list[str], list[int]]:
+    return [PROMPTS[i % len(PROMPTS)] for i in range(count)], list(range(count))
+
+
+def adapter_against_pipeline(folder: Path, device: str | None, images: int, repeats: int, label: str,
+                             **settings) -> list[tuple[str, float, float, str]]:
+    """The adapter's `generate` and the raw pipeline call on the same prompts, seeds and batches."""
+    import torch
+
+    adapter = load_adapter("text-to-image", folder, device=device, settings=settings)
+    prompts, seeds = prompts_and_seeds(images)
+    size, knobs = adapter.settings["batch_size"], adapter.settings
+
+    def raw() -> None:
+        for start in range(0, len(prompts), size):
+            generators = [torch.Generator(adapter.device).manual_seed(s) for s in seeds[start:start + size]]
+            adapter.pipe(prompt=prompts[start:start + size], generator=generators, output_type="pil",
+                         num_inference_steps=knobs["steps"], guidance_scale=knobs["guidance"],
+                         height=knobs["height"], width=knobs["width"])
+
+    through_adapter = timed(lambda: adapter.generate(prompts, seeds), repeats)
+    raw_pipeline = timed(raw, repeats)
+    what = f"{label}: adapter / raw pipeline ({images} images, batch {size}, {knobs['steps']} steps, {adapter.device})"
+    return [(what, through_adapter, raw_pipeline, f"{images / through_adapter:.1f} vs {images / raw_pipeline:.1f} images/s")]
+
+
+def sd15_folder(folder: Path) -> Path:
+    """A StableDiffusionPipeline folder with SD-1.5's UNet, VAE and text-encoder shapes and random weights, the
+    bundled model's tokenizer and scheduler."""
+    import torch
+    from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = CLIPTokenizer.from_pretrained(BUNDLED / "shapes-t2i" / "tokenizer")
+    unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768)  # the defaults are SD-1.5's blocks
+    vae = AutoencoderKL(block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
+                        up_block_types=("UpDecoderBlock2D",) * 4, layers_per_block=2, sample_size=512)
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=768, intermediate_size=3072,
+                                        num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=77))
+    scheduler = DPMSolverMultistepScheduler.from_pretrained(BUNDLED / "shapes-t2i" / "scheduler")
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.to(torch_dtype=torch.float16).save_pretrained(folder, safe_serialization=True)
+    print(f"  SD-1.5-sized pipeline: UNet {sum(p.numel() for p in unet.parameters()) / 1e6:.0f}M parameters",
+          file=sys.stderr)
+    return folder
+
+
+def clip_against_open_clip(device: str | None, images: int, repeats: int) -> list[tuple[str, float, float, str]]:
+    """The CLIP judge's scores for `images` bundled-model outputs against raw open_clip image encoding."""
+    import torch
+
+    from grounding.judges.clip import load_clip_judge, score_images
+    from grounding.images import open_image
+
+    adapter = load_adapter("text-to-image", BUNDLED / "shapes-t2i", device=device)
+    prompts, seeds = prompts_and_seeds(images)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for n, data in enumerate(adapter.generate(prompts, seeds)):
+            paths.append(Path(folder) / f"{n}.png")
+            paths[-1].write_bytes(data)
+        pictures = [open_image(p, str(p)) for p in paths]
+    judge = load_clip_judge(device=device)
+    contrasts = [[p for p in PROMPTS if p != prompt][:3] for prompt in prompts]
+    batch = torch.stack([judge.preprocess(p.convert("RGB")) for p in pictures]).to(judge.device)
+
+    def raw() -> None:
+        with torch.no_grad():
+            judge.model.encode_image(batch)
+
+    judged = timed(lambda: score_images(judge, pictures, prompts, contrasts), repeats)
+    encoded = timed(raw, repeats)
+    return [(f"CLIP judge / raw open_clip encode_image ({images} images, one batch, {judge.device})", judged, encoded,
+             f"{images / judged:.0f} vs {images / encoded:.0f} images/s")]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", default="pipeline,clip")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
+    parser.add_argument("--images", type=int, default=None, help="images per timing (default: 256; sd15: 64)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the best is kept (default 3)")
+    args = parser.parse_args()
+    rows: list[tuple[str, float, float, str]] = []
+    parts = args.parts.split(",")
+    if "pipeline" in parts:
+        rows += adapter_against_pipeline(BUNDLED / "shapes-t2i", args.device, args.images or 256, args.repeats,
+                                         "bundled text-to-image")
+    if "sd15" in parts:
+        with tempfile.TemporaryDirectory() as folder:
+            rows += adapter_against_pipeline(sd15_folder(Path(folder) / "sd15"), args.device, args.images or 64,
+                                             args.repeats, "SD-1.5-sized UNet, random weights, 512x512",
+                                             batch_size=16)
+    if "clip" in parts:
+        rows += clip_against_open_clip(args.device, args.images or 256, args.repeats)
+    import torch
+
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"{platform.processor() or 'CPU'}, " \
+        f"{torch.get_num_threads()} threads"
+    print(f"\nSpeed on {device} (best of {args.repeats} after a warm-up)\n")
+    print("| what | suite (s) | raw (s) | suite / raw | throughput |\n| --- | --- | --- | --- | --- |")
+    for what, ours, raw, throughput in rows:
+        print(f"| {what} | {ours:.3f} | {raw:.3f} | {ours / raw:.2f} | {throughput} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
