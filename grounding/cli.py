@@ -7,6 +7,7 @@
     grounding history --store .grounding/ [--json] [--plots DIR]
     grounding report --store .grounding/ [--run ROUND] [--baseline REF] [--html FILE] [--markdown FILE]
     grounding store check --store .grounding/ [--json]
+    grounding rescore --store .grounding/ --run ROUND [--judge SPEC] [--round LABEL] [--json]
     grounding modalities [--json]
     grounding plan [--store .grounding/ --run ROUND --modality M | --rate R --cases N] [--target-fall F]
     grounding selftrain --model PATH --rounds N --workdir DIR [--fresh SHARE] [--images N] [--texts N] [--steps N]
@@ -48,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write the HTML report (default grounding-report.html)")
     report.add_argument("--markdown", type=Path, default=None,
                         help="where to write the Markdown summary (default: print it), e.g. $GITHUB_STEP_SUMMARY")
+    again = commands.add_parser("rescore", help="judge a stored run's outputs again (another --judge), without the "
+                                                "model, as a new run linked to the old one")
+    again.add_argument("--store", type=Path, default=Path(".grounding"), help="the result store (default .grounding/)")
+    again.add_argument("--run", required=True, help="the run id or round label whose outputs to judge again")
+    again.add_argument("--judge", default=None, help="the CLIP judge, as pytest's --judge (default: the bundled one)")
+    again.add_argument("--round", default=None, help="the new run's round label (default: ROUND+rescored)")
+    again.add_argument("--device", default=None, help="torch device for the judges (default: cuda when present)")
+    again.add_argument("--json", action="store_true", help="print JSON instead of lines")
     loop = commands.add_parser("selftrain", help="fine-tune the models on their own outputs, gating each round")
     loop.add_argument("--model", type=Path, required=True,
                       help="the round-0 models: a diffusers pipeline, a causal LM, or a folder whose grounding.toml "
@@ -446,6 +455,16 @@ def run_selftrain(args: argparse.Namespace) -> int:
     return 0 if results[-1].against_round0.passed else 1
 
 
+def judge_again(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .rescore import rescore
+
+    result = rescore(args.store, args.run, judge=args.judge, round=args.round, device=args.device)
+    print(json.dumps(asdict(result), indent=2) if args.json else "\n".join(result.lines()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any library imports the hub client
@@ -463,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
             return show_plan(args)
         if args.command == "modalities":
             return show_modalities(args)
+        if args.command == "rescore":
+            return judge_again(args)
         results = commands[args.kind](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)

@@ -37,6 +37,15 @@ class ClipAgreement:
     reads: str = "image"
     version: str = "1"
 
+    def identity(self, context: JudgeContext) -> dict:
+        """The CLIP weights' content, the device and open_clip's version (score_cache)."""
+        from .judges.clip import weights_identity
+        from .lazy_adapter import resolved_device
+        from .score_cache import package_version
+
+        return {"weights": weights_identity(context.settings.judge), "device": resolved_device(context.settings.device),
+                "open_clip": package_version("open_clip_torch"), "torch": package_version("torch")}
+
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
         from .embeddings import embedder_for, image_embeddings
         from .judges.clip import load_clip_judge
@@ -59,6 +68,12 @@ class ShapesOracle:
     name: str = "shapes-oracle"
     reads: str = "image"
     version: str = "1"
+
+    def identity(self, context: JudgeContext) -> dict:
+        """The model's declared world and the world's code (score_cache)."""
+        from .score_cache import source_fingerprint
+
+        return {"world": context.world, "shapes_world": source_fingerprint("shapes_world")}
 
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
         chosen = [cases[a.case_id] for a in artifacts]

