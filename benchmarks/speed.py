@@ -8,9 +8,16 @@ Parts (`--parts`, comma-separated):
   512x512, SD's VAE and a 12-layer CLIP text encoder), built in a temporary folder and loaded by the adapter
   through `from_pretrained`; meant for a GPU (on a CPU pass `--images 2`).
 - `clip`: the CLIP judge's scoring of images (preprocessing, image and text embeddings, ranks) against raw
-  `open_clip` `encode_image` on the same preprocessed batch.
+  `open_clip` (its own preprocessing and `encode_image`) on the same images at the same batch.
+- `suite`: `pytest suites/test_text_to_image.py` on a fresh store (start-up, model and judge loading, generation,
+  judging, statistics) against the raw pipeline calls for the same 240 prompts, seeds and batch size.
+- `cache`: `pytest suites/` (all modalities) on a fresh store, the unchanged rerun, and `--collect-only`; peak
+  memory of the first run.
+- `scale`: `gate()` on text-to-image at 60, 240 and 960 outputs (60 cases x 1 and 4 seeds, the thorough
+  profile's 120 cases x 8 seeds), time per output.
+- `xdist`: `pytest suites/ -n 2` against `-n 0`, each on a fresh store.
 
-    python benchmarks/speed.py --parts pipeline,clip
+    python benchmarks/speed.py --parts pipeline,clip,suite,cache,scale,xdist
     python benchmarks/speed.py --parts sd15 --device cuda
 
 Prints a Markdown table (README's "Speed"): what was timed, the two timings, their ratio, and the throughput.
@@ -19,7 +26,9 @@ Prints a Markdown table (README's "Speed"): what was timed, the two timings, the
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +38,7 @@ from typing import Callable
 from grounding.adapters import load_adapter
 from grounding.checkpoint import BUNDLED
 
+ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ("a red circle", "two blue squares", "a small green triangle", "a large yellow circle",
            "a purple square on the left", "three red triangles", "a blue circle above a red square", "an empty image")
 
@@ -119,16 +129,93 @@ def clip_against_open_clip(device: str | None, images: int, repeats: int) -> lis
         pictures = [open_image(p, str(p)) for p in paths]
     judge = load_clip_judge(device=device)
     contrasts = [[p for p in PROMPTS if p != prompt][:3] for prompt in prompts]
-    batch = torch.stack([judge.preprocess(p.convert("RGB")) for p in pictures]).to(judge.device)
 
     def raw() -> None:
         with torch.no_grad():
-            judge.model.encode_image(batch)
+            judge.model.encode_image(torch.stack([judge.preprocess(p.convert("RGB")) for p in pictures]).to(judge.device))
 
     judged = timed(lambda: score_images(judge, pictures, prompts, contrasts), repeats)
     encoded = timed(raw, repeats)
     return [(f"CLIP judge / raw open_clip encode_image ({images} images, one batch, {judge.device})", judged, encoded,
              f"{images / judged:.0f} vs {images / encoded:.0f} images/s")]
+
+
+def pytest_run(arguments: list[str], cwd: Path) -> tuple[float, int]:
+    """Wall time and peak resident memory (MiB) of `pytest ARGUMENTS` in a child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments], cwd=cwd,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"pytest {' '.join(arguments)} failed to run (exit {os.waitstatus_to_exitcode(status)})")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def suite_against_pipeline(device: str | None) -> list[tuple[str, float, float, str]]:
+    """The text-to-image suite on a fresh store against the raw pipeline for its 240 prompts and seeds."""
+    import torch
+
+    from grounding.cases import load_cases
+    from grounding.evaluate import sample_seed
+
+    cases = load_cases(ROOT / "suites" / "cases" / "text_to_image.toml", "text-to-image")
+    jobs = [(c.instruction, sample_seed(c.instruction, seed)) for c in cases for seed in range(4)]
+    adapter = load_adapter("text-to-image", BUNDLED / "shapes-t2i", device=device)
+    size, knobs = adapter.settings["batch_size"], adapter.settings
+
+    def raw() -> None:
+        for start in range(0, len(jobs), size):
+            chunk = jobs[start:start + size]
+            adapter.pipe(prompt=[p for p, _ in chunk],
+                         generator=[torch.Generator(adapter.device).manual_seed(s) for _, s in chunk],
+                         output_type="pil", num_inference_steps=knobs["steps"], guidance_scale=knobs["guidance"],
+                         height=knobs["height"], width=knobs["width"])
+
+    raw_time = timed(raw, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        suite_time, _ = pytest_run(["suites/test_text_to_image.py", "--grounding-store", folder]
+                                   + (["--device", device] if device else []), ROOT)
+    return [(f"text-to-image suite, fresh store / raw pipeline ({len(jobs)} images, batch {size})", suite_time,
+             raw_time, f"{len(jobs) / suite_time:.1f} vs {len(jobs) / raw_time:.1f} images/s")]
+
+
+def cached_rerun() -> list[tuple[str, float, float, str]]:
+    """All bundled suites: first run on a fresh store, the unchanged rerun, and collecting alone."""
+    with tempfile.TemporaryDirectory() as folder:
+        first, memory = pytest_run(["suites/", "--grounding-store", folder], ROOT)
+        again, _ = pytest_run(["suites/", "--grounding-store", folder], ROOT)
+        collect, _ = pytest_run(["suites/", "--grounding-store", folder, "--collect-only"], ROOT)
+    return [("pytest suites/: unchanged rerun / first run", again, first, f"peak memory of the first run {memory} MiB"),
+            ("pytest suites/: unchanged rerun / --collect-only", again, collect, f"{again - collect:+.1f} s")]
+
+
+def scaling(device: str | None) -> list[tuple[str, float, float, str]]:
+    """gate() on text-to-image at 60, 240 and 960 outputs, each on a fresh store; the time per output."""
+    import grounding
+
+    rows, base = [], None
+    for label, options in (("60 cases x 1 seed", {"seeds": 1}), ("60 cases x 4 seeds", {"seeds": 4}),
+                           ("120 cases x 8 seeds (thorough)", {"profile": "thorough"})):
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            verdict = grounding.gate(BUNDLED / "shapes-t2i", baseline=None, store=folder,
+                                     modalities=["text-to-image"], device=device, **options)
+            elapsed = time.perf_counter() - started
+        outputs = len({(c, rec.seed) for r in verdict.results.values() for c in r.cases for rec in r.judged(c)})
+        per = elapsed / outputs
+        base = base or per
+        rows.append((f"gate(), {label}: time per output / at 60 outputs", per, base,
+                     f"{outputs} outputs in {elapsed:.1f} s"))
+    return rows
+
+
+def workers() -> list[tuple[str, float, float, str]]:
+    """All bundled suites on fresh stores with two xdist workers and without xdist."""
+    with tempfile.TemporaryDirectory() as alone, tempfile.TemporaryDirectory() as shared:
+        one, _ = pytest_run(["suites/", "--grounding-store", alone, "-n", "0"], ROOT)
+        two, _ = pytest_run(["suites/", "--grounding-store", shared, "-n", "2"], ROOT)
+    return [("pytest suites/ -n 2 / -n 0, fresh stores", two, one, f"{os.cpu_count()} CPUs")]
 
 
 def main() -> int:
@@ -150,14 +237,22 @@ def main() -> int:
                                              batch_size=16)
     if "clip" in parts:
         rows += clip_against_open_clip(args.device, args.images or 256, args.repeats)
+    if "suite" in parts:
+        rows += suite_against_pipeline(args.device)
+    if "cache" in parts:
+        rows += cached_rerun()
+    if "scale" in parts:
+        rows += scaling(args.device)
+    if "xdist" in parts:
+        rows += workers()
     import torch
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"{platform.processor() or 'CPU'}, " \
         f"{torch.get_num_threads()} threads"
     print(f"\nSpeed on {device} (best of {args.repeats} after a warm-up)\n")
-    print("| what | suite (s) | raw (s) | suite / raw | throughput |\n| --- | --- | --- | --- | --- |")
-    for what, ours, raw, throughput in rows:
-        print(f"| {what} | {ours:.3f} | {raw:.3f} | {ours / raw:.2f} | {throughput} |")
+    print("| what | ours (s) | reference (s) | ratio | notes |\n| --- | --- | --- | --- | --- |")
+    for what, ours, reference, notes in rows:
+        print(f"| {what} | {ours:.3f} | {reference:.3f} | {ours / reference:.2f} | {notes} |")
     return 0
 
 

@@ -15,6 +15,7 @@ from .settings import OPTIONS, Settings, flag_name, from_values, ini_name
 SETTINGS = pytest.StashKey[Settings]()
 STATE = pytest.StashKey["object"]()
 BASELINE = pytest.StashKey["object"]()
+RUN_ID = pytest.StashKey[str]()
 GROUNDING_FIXTURES = ("grounding_results", "grounding_store", "grounding_suite")
 
 
@@ -48,6 +49,26 @@ def pytest_configure(config: pytest.Config) -> None:
     except GroundingUsageError as err:
         raise pytest.UsageError(str(err)) from None
     config.stash[SETTINGS] = settings
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist, on the controller: every worker joins the one run (workers.py)."""
+    from .run import RunState
+
+    if RUN_ID not in node.config.stash:
+        node.config.stash[RUN_ID] = RunState().run_id
+    node.workerinput["grounding_run_id"] = node.config.stash[RUN_ID]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist, on the controller: add what a finished worker computed to the run it will store."""
+    from .run import RunState
+
+    sent = getattr(node, "workeroutput", {}).get("grounding")
+    if sent:
+        node.config.stash.setdefault(STATE, RunState(run_id=sent["run_id"])).merge(sent)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -138,11 +159,13 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .compare import load_baseline
     from .run import ModalityResults, RunState, judge_modality
+    from .workers import worker_of
 
     config = request.config
-    state = config.stash.setdefault(STATE, RunState())
+    worker = worker_of(config)
+    state = config.stash.setdefault(STATE, RunState(run_id=worker.run_id) if worker else RunState())
     computed: dict[str, ModalityResults] = {}
-    settings = grounding_settings
+    settings = grounding_settings if worker is None else worker.device_of(grounding_settings)
     try:
         baseline = config.stash[BASELINE] if BASELINE in config.stash else \
             load_baseline(settings.baseline, grounding_store) if settings.baseline else None
@@ -161,7 +184,8 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
             if modality not in checkpoints:
                 pytest.skip(f"--model {settings.model} holds no {modality} checkpoint")
             computed[modality] = judge_modality(checkpoints[modality], cases, settings, grounding_store, state,
-                                                baseline, _progress(config))
+                                                baseline, _progress(config)) if worker is None else \
+                worker.judge_modality(checkpoints[modality], cases, settings, grounding_store, state, baseline)
         except GroundingUsageError as err:
             pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
         return computed[modality]
@@ -193,11 +217,18 @@ def _progress(config: pytest.Config):
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Append this run to the store in one transaction (before the terminal summary reads it)."""
+    from .store import Store
+    from .workers import worker_of
+
+    worker = worker_of(session.config)
+    if worker is None:
+        _forget_workers(session.config)
     state = session.config.stash.get(STATE, None)
     if state is None or not state.records:
         return
-    from .store import Store
-
+    if worker is not None:  # an xdist worker: the controller stores the run
+        session.config.workeroutput["grounding"] = state.as_json()
+        return
     settings = session.config.stash[SETTINGS]
     try:
         store = Store(settings.store)
@@ -211,9 +242,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.config.get_terminal_writer().line(f"grounding: this run was not saved. {err}", red=True)
 
 
+def _forget_workers(config: pytest.Config) -> None:
+    """The controller removes the folder where its xdist workers met."""
+    if RUN_ID in config.stash:
+        import shutil
+
+        from .workers import meeting_folder
+
+        shutil.rmtree(meeting_folder(config.stash[RUN_ID]), ignore_errors=True)
+
+
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    from .workers import worker_of
+
     state = config.stash.get(STATE, None)
-    if state is None or not state.records:
+    if state is None or not state.records or worker_of(config) is not None:
         return
     terminalreporter.section("grounding")
     for line in report.summary_lines(config.stash[SETTINGS].store, state.run_id):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from typing import Sequence
 
 from .checkpoint import Checkpoint, content_hash
@@ -29,6 +29,26 @@ class RunState:
     generation: dict[str, dict[str, int]] = field(default_factory=dict)
     adapters: dict[str, dict] = field(default_factory=dict)  # each modality's adapter settings (rescore reads them)
     worlds: dict[str, str | None] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        """What an xdist worker sends the controller, which stores the one run (workers.py)."""
+        from .store import case_data
+
+        return {"run_id": self.run_id, "started": self.started, "records": [astuple(r) for r in self.records],
+                "models": self.models, "generation": self.generation, "adapters": self.adapters,
+                "worlds": self.worlds, "cases": [[c.id, c.modality, case_data(c)] for c in self.cases]}
+
+    def merge(self, sent: dict) -> None:
+        """Add what a worker computed: the modalities this state does not hold yet (every worker that computed a
+        modality holds the same records for it)."""
+        from .cases import case_from_table
+
+        new = [m for m in sent["models"] if m not in self.models]
+        self.started = min(self.started, sent["started"])
+        self.records += [Record(*row) for row in sent["records"] if row[3] in new]
+        self.cases += [case_from_table({"id": i, **table}, m) for i, m, table in sent["cases"] if m in new]
+        for field_name in ("models", "generation", "adapters", "worlds"):
+            getattr(self, field_name).update({m: v for m, v in sent[field_name].items() if m in new})
 
     def save(self, store: Store, settings: Settings) -> None:
         """Append this run, its records and its cases to the store, in one transaction."""
@@ -121,12 +141,14 @@ def modality_results(cases: dict[str, Case], records: Sequence[Record], comparis
 
 
 def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
-                   state: RunState, baseline: Baseline | None, progress: Progress | None = None) -> ModalityResults:
+                   state: RunState, baseline: Baseline | None, progress: Progress | None = None,
+                   adapter=None) -> ModalityResults:
     """The one orchestration behind `pytest suites/`, `gate()` and `selftrain`: generate and judge a modality's
-    cases, add the records to the run, compare them with the baseline (if any) and test the floors."""
+    cases, add the records to the run, compare them with the baseline (if any) and test the floors. `adapter`:
+    a LazyAdapter already used for this checkpoint (xdist workers reuse the one that made their share)."""
     from .compare import against
 
-    records = run_modality(checkpoint, cases, settings, store, state, progress)
+    records = run_modality(checkpoint, cases, settings, store, state, progress, adapter)
     state.records.extend(records)
     state.cases.extend(cases)
     by_id = {c.id: c for c in cases}
@@ -136,7 +158,7 @@ def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Sett
 
 
 def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settings, store: Store,
-                 state: RunState, progress: Progress | None = None) -> list[Record]:
+                 state: RunState, progress: Progress | None = None, adapter=None) -> list[Record]:
     """Generate, then judge the outputs with every installed judge of the adapter's artifact kind; outputs and
     scores come from the store's caches where it has them, and the model is loaded only to make what is new."""
     from .adapters import adapter_kind
@@ -148,7 +170,7 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     model_hash = content_hash(checkpoint.path)
     state.models[checkpoint.modality] = model_hash
     run = RunInfo(state.run_id, settings.round, model_hash)
-    adapter = LazyAdapter(checkpoint, settings, store, model_hash)
+    adapter = adapter or LazyAdapter(checkpoint, settings, store, model_hash)
     started = time.perf_counter()
     generated = generate(adapter, cases, settings.seed_range, store, model_hash, progress)
     state.adapters[checkpoint.modality], state.worlds[checkpoint.modality] = dict(adapter.settings), checkpoint.world

@@ -26,6 +26,7 @@ from ._schema import damaged, prepare
 
 RECORD_COLUMNS = ", ".join(f.name for f in fields(Record))
 DATABASE = "grounding.sqlite"
+BUSY_SECONDS = 120  # xdist workers write the caches at once: a writer waits for the lock this long
 
 
 class Store:
@@ -59,7 +60,7 @@ class Store:
                 raise NotADirectoryError(f"{self.root} is a file")
             (self.root / "artifacts").mkdir(parents=True, exist_ok=True)
             tempfile.TemporaryFile(dir=self.root / "artifacts").close()  # the artifacts can be written
-            db = sqlite3.connect(file)
+            db = sqlite3.connect(file, timeout=BUSY_SECONDS)
         try:
             prepare(db, self.root, self.option, writable=writable)
             if writable:  # the database can be written: take the write lock once and let it go
@@ -196,7 +197,7 @@ class Store:
             self._db.executemany(f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({', '.join('?' * len(fields(Record)))})",  # nosec B608
                                  [astuple(r) for r in records])
             self._db.executemany("INSERT OR REPLACE INTO cases VALUES (?, ?, ?, ?)",
-                                 [(run_id, c.modality, c.id, json.dumps(_case_data(c))) for c in cases])
+                                 [(run_id, c.modality, c.id, json.dumps(case_data(c))) for c in cases])
 
     def runs(self) -> list[dict]:
         """Every run, oldest first: run_id, round, model, started, finished and settings (a dict)."""
@@ -292,6 +293,6 @@ def _json(text: Any, kind: type) -> Any:
     return value if isinstance(value, kind) else None
 
 
-def _case_data(case: Case) -> dict:
+def case_data(case: Case) -> dict:
     return {"instruction": case.instruction, "contrasts": list(case.contrasts), "category": case.category,
             "concepts": list(case.concepts), "expect": dict(case.expect)}
