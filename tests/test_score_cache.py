@@ -6,7 +6,6 @@ text-to-image model on four cases, then rerun with the model's loader and the CL
 import json
 import sqlite3
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import pytest
 

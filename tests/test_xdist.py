@@ -11,11 +11,13 @@ pytest.importorskip("xdist")
 
 SHAPES = [("red-circle", "a red circle", "red", "circle"), ("blue-square", "a blue square", "blue", "square"),
           ("green-triangle", "a green triangle", "green", "triangle"),
-          ("yellow-circle", "a yellow circle", "yellow", "circle"), ("purple-square", "a purple square", "purple", "square"),
+          ("yellow-circle", "a yellow circle", "yellow", "circle"),
+          ("purple-square", "a purple square", "purple", "square"),
           ("told-wrong", "a red circle", "blue", "square")]  # asks for one thing, expects another: fails every seed
+CONTRASTS = ("a blue square", "a green triangle", "a red circle")
 CASES = 'modality = "text-to-image"\n' + "".join(
     f'\n[[case]]\nid = "{name}"\ninstruction = "{instruction}"\n'
-    f'contrasts = {json.dumps([c for c in ("a blue square", "a green triangle", "a red circle") if c != instruction])}\n'
+    f'contrasts = {json.dumps([c for c in CONTRASTS if c != instruction])}\n'
     f'concepts = ["{colour}", "{shape}"]\n'
     f'expect = {{ things = [{{ colour = "{colour}", shape = "{shape}" }}], count = 1 }}\n'
     for name, instruction, colour, shape in SHAPES)

@@ -61,12 +61,12 @@ class SvgDrawing:
             encoded = self.tokenizer(prompt_text(prompt), return_tensors="pt",
                                      add_special_tokens=False).to(self.device)
             sampled = self.settings["temperature"] > 0
+            sampling = {"temperature": self.settings["temperature"], "top_k": 0} if sampled else {}
             with torch.random.fork_rng(devices=[self.device] if self.device.startswith("cuda") else []), \
                     torch.no_grad():
                 torch.manual_seed(int(seed))
                 made = self.model.generate(**encoded, max_new_tokens=self.settings["max_new_tokens"],
-                                           do_sample=sampled, temperature=self.settings["temperature"] if sampled else None,
-                                           top_k=0 if sampled else None, pad_token_id=self.tokenizer.pad_token_id,
+                                           do_sample=sampled, **sampling, pad_token_id=self.tokenizer.pad_token_id,
                                            eos_token_id=self.tokenizer.eos_token_id)
             answers.append(self.tokenizer.decode(made[0, encoded["input_ids"].shape[1]:], skip_special_tokens=True))
         return answers
