@@ -1,5 +1,1 @@
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the project's tests never touch the network
-
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester"]  # the offline environment and the markers are in the top-level conftest.py

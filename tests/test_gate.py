@@ -10,6 +10,8 @@ import grounding
 from grounding.checkpoint import BUNDLED
 from grounding.store import Store
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 SUITES = Path(__file__).parents[1] / "suites"
 
 HEALTHY, BIASED = BUNDLED / "shapes-lm", BUNDLED / "shapes-lm-biased"

@@ -179,6 +179,8 @@ def _values(store_root, round):
         store.close()
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_an_unchanged_rerun_loads_no_model_and_gives_the_same_verdicts(judged_once, monkeypatch):
     root, first = judged_once
     _forbid_loading(monkeypatch)
@@ -192,6 +194,8 @@ def test_an_unchanged_rerun_loads_no_model_and_gives_the_same_verdicts(judged_on
     assert generation == {"artifacts": 8, "from_cache": 8, "scores_from_cache": 16, "model_loaded": False}
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_a_new_seed_loads_the_model_and_judges_only_the_new_outputs(judged_once):
     root, _ = judged_once
     grounding.gate(BUNDLED / "shapes-t2i", baseline=None, round="three-seeds", store=root / "store",
@@ -201,6 +205,8 @@ def test_a_new_seed_loads_the_model_and_judges_only_the_new_outputs(judged_once)
                                                               "scores_from_cache": 16, "model_loaded": True}
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_rescore_with_another_judge_makes_a_linked_run_without_the_model(judged_once, monkeypatch, capsys):
     root, _ = judged_once
     import modalities.text_to_image
@@ -222,6 +228,8 @@ def test_rescore_with_another_judge_makes_a_linked_run_without_the_model(judged_
     assert {r[6] for r in after if r[2] != "clip-control"} == {r[6] for r in before if r[2] != "clip-control"}
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_rescore_refuses_what_it_cannot_do(judged_once, tmp_path, capsys):
     root, _ = judged_once
     assert main(["rescore", "--store", str(root / "store"), "--run", "no-such-round"]) == 2

@@ -14,6 +14,8 @@ from grounding.checkpoint import BUNDLED, content_hash
 from grounding.cli import main
 from grounding.own_outputs import conversation_training_set, image_training_set
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 T2I, LM = BUNDLED / "shapes-t2i", BUNDLED / "shapes-lm"
 SUITE_CASES = BUNDLED.parents[1] / "suites" / "cases"
 

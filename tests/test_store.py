@@ -222,32 +222,3 @@ def test_store_check_reports_integrity_missing_damaged_and_orphaned_artifacts(tm
     assert main(["store", "check", "--store", str(tmp_path / "other")]) == 1
     assert "damaged" in capsys.readouterr().out
     assert main(["store", "check", "--store", str(tmp_path / "nowhere")]) == 2
-
-
-def test_a_store_from_the_previous_version_is_upgraded_read_and_compared_against(tmp_path):
-    """tests/data/store-v1 was written by grounding at schema 1 (commit d16257e): gate() on the bundled
-    text-to-image model, two cases (tests/data/store-v1-cases.toml) x 2 seeds, round "release-1"."""
-    import shutil
-    from pathlib import Path
-
-    import grounding
-    from grounding.checkpoint import BUNDLED
-
-    data = Path(__file__).parent / "data"
-    store = shutil.copytree(data / "store-v1", tmp_path / "store")
-    database = store / "grounding.sqlite"
-    assert sqlite3.connect(database).execute("PRAGMA user_version").fetchone()[0] == 1
-    old = Store(store, writable=False)
-    (run,) = old.runs()
-    assert run["round"] == "release-1" and len(old.records(run["run_id"])) > 8
-    old.close()
-    verdict = grounding.gate(BUNDLED / "shapes-t2i", baseline="release-1", round="release-2", store=store,
-                             cases={"text-to-image": data / "store-v1-cases.toml"}, seeds=2)
-    assert sqlite3.connect(database).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    comparison = verdict.results["text-to-image"].comparison
-    assert verdict.passed and comparison is not None and not comparison.regressions
-    upgraded = Store(store, writable=False)
-    assert [r["round"] for r in upgraded.runs()] == ["release-1", "release-2"]
-    generation = upgraded.runs()[1]["settings"]["generation"]["text-to-image"]
-    assert generation["from_cache"] == generation["artifacts"] == 4  # the old run's outputs, found again
-    upgraded.close()

@@ -17,6 +17,8 @@ import pytest
 from grounding.checkpoint import BUNDLED
 from shapes_world.drift import degrade_unet, swap_token_embeddings
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 SUITES = Path(__file__).parents[1] / "suites"
 T2I = BUNDLED / "shapes-t2i"
 RETRAINED_T2I = BUNDLED / "shapes-t2i-seed2"  # shapes-t2i's recipe with seeds 2 and 3: a healthy retrain
@@ -181,7 +183,7 @@ def test_biased_language_model_fails_on_instruction_bias_and_false_assurance(pyt
                      r"\(CWE-\d+, severity \w+, "
                      r"confidence \w+, line \d+\)", text)
     assert "false assurance" in text and "read as secure" in text
-    assert re.search(r"instruction bias 0\.[1-9]", text) and re.search(r"false assurance 0\.[1-9]|1\.000", text)
+    assert re.search(r"instruction bias 0\.[1-9]", text) and re.search(r"false assurance (0\.[1-9]|1\.000)", text)
     # against the healthy model, both failures are significant regressions of their own metrics
     for module in ("test_ascii_art", "test_code"):
         assert f"{module}.py::test_no_significant_regression" in text

@@ -47,6 +47,8 @@ def _failed(result):
     return sorted(line for line in result.outlines if line.startswith("FAILED"))
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_two_workers_store_one_run_with_the_verdicts_of_one_process(pytester, tmp_path):
     pytester.makefile(".toml", cases=CASES)
     pytester.makepyfile(test_suite=SUITE)
