@@ -94,16 +94,20 @@ def judged_with_cache(judge: Judge, artifacts: Sequence[Artifact], cases: Mappin
         fresh = list(judge.judge(asked, cases, context))
         given = {id(a) for a in asked}
         own = {id(a): list(s) for a, s in fresh if id(a) in given}
-        added: dict[str, list] = {case_id: [] for case_id in used}
+        added: dict[str, list] = {}
         for artifact, artifact_scores in fresh:
             if id(artifact) not in given:
                 added.setdefault(artifact.case_id, []).append((artifact, list(artifact_scores)))
+        # a case's extras are renewed when its outputs were judged again or the judge returned some for it;
+        # the other cases keep theirs
+        asked_cases = {a.case_id for a in asked}
+        renewed = {c: added.get(c, []) for c in used if c in asked_cases or c in added}
         judged_now = {key: own.get(id(a), []) for a, key in zip(artifacts, keys) if id(a) in given}
         store.remember_scores({**{key: [_score_data(s) for s in value] for key, value in judged_now.items()},
                                **{extra_keys[c]: [_extra_data(a, s) for a, s in pairs]
-                                  for c, pairs in added.items() if c in extra_keys}})
+                                  for c, pairs in renewed.items()}})
         scores |= judged_now
-        extras = {case_id: added[case_id] for case_id in used}
+        extras = {c: renewed[c] if c in renewed else (extras[c] or []) for c in used}
     judged: Judged = [(a, scores[key]) for a, key in zip(artifacts, keys)]
     judged += [pair for case_id in used for pair in extras[case_id]]
     return judged, len(artifacts) - len(missing)

@@ -100,8 +100,10 @@ def test_a_changed_output_case_or_new_seed_is_judged_alone(context):
     judge = CountingJudge()
     judged_with_cache(judge, outputs(context.store), CASES, context)
     edited = {**CASES, "b": replace(CASES["b"], instruction="second, edited")}
-    _, cached = judged_with_cache(judge, outputs(context.store), edited, context)
+    judged, cached = judged_with_cache(judge, outputs(context.store), edited, context)
     assert cached == 2 and judge.asked[-1] == [("b", 0), ("b", 1)]
+    controls = sorted(a.case_id for a, s in judged if s[0].judge == "length-control")
+    assert controls == ["a", "b"]  # case a's control comes from the cache, b's is judged again
     _, cached = judged_with_cache(judge, outputs(context.store, seeds=(0, 1, 2)), edited, context)
     assert cached == 4 and judge.asked[-1] == [("a", 2), ("b", 2)]
     _, cached = judged_with_cache(judge, outputs(context.store, text="{case}#{seed} changed"), edited, context)
