@@ -43,7 +43,8 @@ class ClipAgreement:
         from .lazy_adapter import resolved_device
         from .score_cache import package_version
 
-        return {"weights": weights_identity(context.settings.judge), "device": resolved_device(context.settings.device),
+        device = resolved_device(context.settings.device).split(":")[0]  # the device's type: cuda:1 scores as cuda:0
+        return {"weights": weights_identity(context.settings.judge), "device": device,
                 "open_clip": package_version("open_clip_torch"), "torch": package_version("torch")}
 
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:

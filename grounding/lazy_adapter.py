@@ -74,7 +74,8 @@ class LazyAdapter:
     def load_key(self) -> str:
         registered = adapter_class(self.modality)
         payload = {"model": self.model_hash, "modality": self.modality, "settings": dict(self.checkpoint.settings),
-                   "device": resolved_device(self.run_settings.device), "allow_pickle": self.run_settings.allow_pickle,
+                   "device": resolved_device(self.run_settings.device).split(":")[0],
+                   "allow_pickle": self.run_settings.allow_pickle,
                    "adapter": f"{registered.__module__}.{registered.__qualname__}",
                    "source": source_fingerprint(registered.__module__)}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
