@@ -68,24 +68,27 @@ def prompts_and_seeds(count: int) -> tuple[list[str], list[int]]:
     return [PROMPTS[i % len(PROMPTS)] for i in range(count)], list(range(count))
 
 
+def raw_pipeline_calls(adapter, prompts: list[str], seeds: list[int]) -> None:
+    """The diffusers pipeline called as the adapter calls it (same batches, seeds and knobs), images kept as PIL."""
+    import torch
+
+    size, knobs = adapter.settings["batch_size"], adapter.settings
+    for start in range(0, len(prompts), size):
+        adapter.pipe(prompt=prompts[start:start + size], output_type="pil",
+                     generator=[torch.Generator(adapter.device).manual_seed(s) for s in seeds[start:start + size]],
+                     num_inference_steps=knobs["steps"], guidance_scale=knobs["guidance"],
+                     height=knobs["height"], width=knobs["width"])
+
+
 def adapter_against_pipeline(folder: Path, device: str | None, images: int, repeats: int, label: str,
                              **settings) -> list[tuple[str, float, float, str]]:
     """The adapter's `generate` and the raw pipeline call on the same prompts, seeds and batches."""
-    import torch
-
     adapter = load_adapter("text-to-image", folder, device=device, settings=settings)
     prompts, seeds = prompts_and_seeds(images)
     size, knobs = adapter.settings["batch_size"], adapter.settings
 
-    def raw() -> None:
-        for start in range(0, len(prompts), size):
-            generators = [torch.Generator(adapter.device).manual_seed(s) for s in seeds[start:start + size]]
-            adapter.pipe(prompt=prompts[start:start + size], generator=generators, output_type="pil",
-                         num_inference_steps=knobs["steps"], guidance_scale=knobs["guidance"],
-                         height=knobs["height"], width=knobs["width"])
-
     through_adapter = timed(lambda: adapter.generate(prompts, seeds), repeats)
-    raw_pipeline = timed(raw, repeats)
+    raw_pipeline = timed(lambda: raw_pipeline_calls(adapter, prompts, seeds), repeats)
     what = f"{label}: adapter / raw pipeline ({images} images, batch {size}, {knobs['steps']} steps, {adapter.device})"
     rates = f"{images / through_adapter:.1f} vs {images / raw_pipeline:.1f} images/s"
     return [(what, through_adapter, raw_pipeline, rates)]
@@ -158,25 +161,14 @@ def pytest_run(arguments: list[str], cwd: Path, log: Path | None = None) -> tupl
 
 def suite_against_pipeline(device: str | None) -> list[tuple[str, float, float, str]]:
     """The text-to-image suite on a fresh store against the raw pipeline for its 240 prompts and seeds."""
-    import torch
-
     from grounding.cases import load_cases
     from grounding.evaluate import sample_seed
 
     cases = load_cases(ROOT / "suites" / "cases" / "text_to_image.toml", "text-to-image")
     jobs = [(c.instruction, sample_seed(c.instruction, seed)) for c in cases for seed in range(4)]
     adapter = load_adapter("text-to-image", BUNDLED / "shapes-t2i", device=device)
-    size, knobs = adapter.settings["batch_size"], adapter.settings
-
-    def raw() -> None:
-        for start in range(0, len(jobs), size):
-            chunk = jobs[start:start + size]
-            adapter.pipe(prompt=[p for p, _ in chunk],
-                         generator=[torch.Generator(adapter.device).manual_seed(s) for _, s in chunk],
-                         output_type="pil", num_inference_steps=knobs["steps"], guidance_scale=knobs["guidance"],
-                         height=knobs["height"], width=knobs["width"])
-
-    raw_time = timed(raw, 1)
+    size = adapter.settings["batch_size"]
+    raw_time = timed(lambda: raw_pipeline_calls(adapter, [p for p, _ in jobs], [s for _, s in jobs]), 1)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "log"
         suite_time, _ = pytest_run(["suites/test_text_to_image.py", "--grounding-store", folder]

@@ -167,7 +167,7 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     from .score_cache import judged_with_cache
 
     judges = judges_for(adapter_kind(checkpoint.modality), checkpoint.modality)  # before loading any weights
-    model_hash = content_hash(checkpoint.path)
+    model_hash = adapter.model_hash if adapter else content_hash(checkpoint.path)  # xdist: hashed once per worker
     state.models[checkpoint.modality] = model_hash
     run = RunInfo(state.run_id, settings.round, model_hash)
     adapter = adapter or LazyAdapter(checkpoint, settings, store, model_hash)

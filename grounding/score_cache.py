@@ -161,9 +161,9 @@ def _score(data: Mapping[str, Any]) -> Score:
 
 
 def _case(case: Case) -> dict:
-    return {"id": case.id, "modality": case.modality, "instruction": case.instruction,
-            "contrasts": list(case.contrasts), "category": case.category, "concepts": list(case.concepts),
-            "expect": case.expect}
+    from .store import case_data
+
+    return {"id": case.id, "modality": case.modality, **case_data(case)}
 
 
 def _hash(payload: Mapping[str, Any]) -> str:

@@ -109,18 +109,11 @@ def weights_identity(spec: str | None) -> str:
     if name.startswith("local-dir:"):
         return content_hash(Path(name.removeprefix("local-dir:")))
     if pretrained and Path(pretrained).expanduser().is_file():
-        return f"{name}:{_file_hash(Path(pretrained).expanduser())}"
+        import hashlib
+
+        with Path(pretrained).expanduser().open("rb") as weights:
+            return f"{name}:{hashlib.file_digest(weights, 'sha256').hexdigest()}"
     return f"{name}:{pretrained}"
-
-
-def _file_hash(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_clip_judge(spec: str | None = None, *, device: str | None = None) -> ClipJudge:
