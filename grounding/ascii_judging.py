@@ -71,17 +71,27 @@ def render_ascii(text: str, scale: int = 2):
 
 
 JUDGE_IMAGE_SIZE = 64
-CANVAS = (24, 12)  # characters x lines: the shapes world's largest drawing (21 x 10) with a margin
+CANVAS = (28, 14)  # characters x lines: the largest drawing by the size words' defaults (24 x 12) with a margin
 
 
 def ascii_image(text: str, size: int = JUDGE_IMAGE_SIZE):
-    """What the ASCII CLIP judge sees: the art drawn on a fixed canvas (so that a small drawing stays small;
-    larger art is cut at its edge), squared and resized to `size` pixels."""
+    """What the ASCII CLIP judge sees: the art without its blank edges and common indentation, centred on a fixed
+    canvas (so that a small drawing stays small; larger art is cut at the canvas's edge), squared and resized to
+    `size` pixels."""
     from PIL import Image
 
     width, height = CANVAS
-    lines = [line[:width].ljust(width) for line in text.split("\n")[:height]]
-    drawn = render_ascii("\n".join(lines + [" " * width] * (height - len(lines))), scale=1)
+    lines = [line.rstrip() for line in text.split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    indent = min((len(line) - len(line.lstrip()) for line in lines if line), default=0)
+    lines = [line[indent:][:width] for line in lines[:height]]
+    left = (width - max((len(line) for line in lines), default=0)) // 2
+    top = (height - len(lines)) // 2
+    body = [" " * width] * top + [(" " * left + line).ljust(width) for line in lines]
+    drawn = render_ascii("\n".join(body + [" " * width] * (height - len(body))), scale=1)
     side = max(drawn.size)
     square = Image.new("RGB", (side, side), "white")
     square.paste(drawn, (0, (side - drawn.height) // 2))

@@ -82,3 +82,26 @@ def test_spec_from_text_reads_the_world_words(text, label):
 @pytest.mark.parametrize("text", ["a dog", "a circle and a square", "small or large"])
 def test_spec_from_text_refuses_text_outside_or_ambiguous(text):
     assert ascii_spec_from_text(text) is None
+
+
+def test_the_second_hand_draws_its_size_word_and_the_oracle_keeps_only_true_labels():
+    """`ascii_varied` (the ASCII CLIP judge's second training hand) nearly always keeps a drawing's visual extent
+    inside its size word's default range (a typed outline can drop an empty row); training keeps a drawing only
+    where the oracle reads its label, and every drawing the oracle accepts has the right size."""
+    from math import ceil
+
+    from shapes_world.ascii import SizeRule, check_ascii, read_ascii
+    from shapes_world.ascii_varied import draw_varied, random_varied_spec
+
+    rng = random.Random(2)
+    sized = kept = 0
+    for _ in range(400):
+        spec = random_varied_spec(rng)
+        lines = [line for line in draw_varied(spec, rng).split("\n") if line.strip()]
+        body = [line[min(len(x) - len(x.lstrip()) for x in lines):] for line in lines]
+        right_size = SizeRule().word(max(len(body), ceil(max(map(len, body)) / 2))) == spec.size
+        sized += right_size
+        if check_ascii(read_ascii("\n".join(lines)), spec)[0]:
+            kept += 1
+            assert right_size, "\n".join(lines)
+    assert sized >= 0.95 * 400 and kept >= 0.85 * 400

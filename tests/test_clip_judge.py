@@ -126,3 +126,35 @@ def test_the_ascii_judge_reads_rendered_ascii_art():
     blank = ascii_image("")
     [(_, rank)] = score_images(judge, [blank], ["a small outlined square"], [[]])
     assert not rank.passed and rank.metadata["winner"] == "an empty image"
+
+
+def test_the_ascii_judge_sees_the_art_not_its_indentation_or_blank_edges():
+    from grounding.ascii_judging import CANVAS, ascii_image
+
+    art = "+----+\n|    |\n|    |\n+----+"
+    indented = "\n\n" + "\n".join("        " + line for line in art.split("\n")) + "\n\n   \n"
+    same = np.asarray(ascii_image(art))
+    assert np.array_equal(same, np.asarray(ascii_image(indented)))
+    wide = "#" * (CANVAS[0] + 10) + "\n" + "#" * (CANVAS[0] + 10)  # cut at the canvas's edge, not refused
+    assert np.asarray(ascii_image(wide)).min() < 128
+
+
+def test_the_ascii_judge_reads_drawings_by_a_second_hand():
+    """The judge's training drew three fifths of its pictures by `shapes_world.ascii_varied`; on fresh drawings of
+    that hand its label must still win most of the time (README reports it on a third hand's drawings)."""
+    from grounding.ascii_judging import ascii_image
+    from grounding.judges.clip import ASCII_JUDGE
+    from shapes_world.ascii import ascii_caption, ascii_contrasts, check_ascii, read_ascii
+    from shapes_world.ascii_varied import draw_varied, random_varied_spec
+
+    rng = random.Random(4242)
+    drawn = []
+    while len(drawn) < 60:
+        spec = random_varied_spec(rng)
+        art = draw_varied(spec, rng)
+        if check_ascii(read_ascii(art), spec)[0]:
+            drawn.append((spec, art))
+    judge = load_clip_judge(str(ASCII_JUDGE), device="cpu")
+    ranked = score_images(judge, [ascii_image(art) for _, art in drawn], [ascii_caption(s) for s, _ in drawn],
+                          [ascii_contrasts(s) for s, _ in drawn])
+    assert np.mean([rank.passed for _, rank in ranked]) >= 0.8
