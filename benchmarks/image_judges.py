@@ -3,15 +3,21 @@
 Another hand draws one object per image: canvases of 48 to 256 pixels, shades of each colour (each channel
 moved by up to 25), off-white backgrounds, anti-aliased edges (drawn at four times the size, then downsampled),
 small objects 20-28% and large ones 40-50% of the canvas, anywhere on it. Prints the share the bundled CLIP
-judge gets right (the instruction outranks its one-word contrasts) and the share the shapes oracle reads right.
+judge gets right (the instruction outranks its one-word contrasts) and the share the shapes oracle reads right,
+and which words the CLIP judge's misses got wrong.
 
-    python benchmarks/image_judges.py [N]
+    python benchmarks/image_judges.py                      # README's numbers: 600 images, seed 2026
+    python benchmarks/image_judges.py --seed 7 --judge DIR  # a candidate judge on other seeds, while training
+
+Seed 2026 is the reported set: look at a candidate on other seeds, and measure the chosen judge there once.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
+from collections import Counter
 
 from PIL import Image, ImageDraw
 
@@ -42,23 +48,41 @@ def draw(rng: random.Random) -> tuple[Image.Image, Spec]:
     return image.resize((canvas, canvas), Image.LANCZOS), Spec((Thing(colour, shape, size),))
 
 
-def main(n: int) -> int:
-    rng = random.Random(2026)
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--judge", default=None, help="an open_clip local-dir checkpoint (default: the bundled)")
+    args = parser.parse_args(argv)
+    n = args.n
+    rng = random.Random(args.seed)
     drawn = [draw(rng) for _ in range(n)]
-    judge = load_clip_judge(None)
+    judge = load_clip_judge(args.judge)
     scored = score_images(judge, [image for image, _ in drawn], [caption(spec) for _, spec in drawn],
                           [tuple(contrasts(spec)) for _, spec in drawn])
     clip_right = sum(bool(rank.passed) for _, rank in scored)
+    wrong_word = Counter(_changed_word(caption(spec), rank.metadata.get("winner", ""))
+                         for (_, rank), (_, spec) in zip(scored, drawn) if not rank.passed)
     oracle_right = 0
     for image, spec in drawn:
         thing = spec.things[0]
         expect = {"things": [{"colour": thing.colour, "shape": thing.shape, "size": thing.size}]}
         oracle_right += bool(shapes_oracle.score_image(image, expect).passed)
     print("| judge | images by another hand | right |\n| --- | --- | --- |")
-    print(f"| CLIP (bundled shapes-clip) | {n} | {clip_right / n:.3f} |")
+    print(f"| CLIP ({args.judge or 'bundled shapes-clip'}) | {n} | {clip_right / n:.3f} |")
     print(f"| shapes oracle | {n} | {oracle_right / n:.3f} |")
+    print(f"\nseed {args.seed}; CLIP misses by the word the winning prompt changed: {dict(wrong_word)}")
     return 0
 
 
+def _changed_word(asked: str, winner: str) -> str:
+    """The instruction's word that the winning prompt replaced ("size: large -> small"), or the null prompt."""
+    a, w = asked.split(), winner.split()
+    if len(a) != len(w):
+        return winner or "?"
+    changed = [(x, y) for x, y in zip(a, w) if x != y]
+    return ", ".join(f"{x} -> {y}" for x, y in changed) or "?"
+
+
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 600))
+    sys.exit(main(sys.argv[1:]))
