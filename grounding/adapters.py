@@ -32,6 +32,8 @@ class Adapter(Protocol):
     # def describe(self, outputs: Sequence[bytes], instructions: Sequence[str | None],
     #              seeds: Sequence[int]) -> list[str]: the model's account of each output, primed with the
     #              instruction where one is given.
+    # def choose(self, outputs, instructions, seeds, options: Sequence[str]) -> list[str]: with --forced-choice,
+    #              the model's pick among `options` for each output, first in its answer (code: yes or no).
 
 
 def registered() -> dict[str, Any]:

@@ -78,7 +78,8 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
          profile: str = "default", seeds: int | None = None, seed_start: int | None = None,
          min_pass_rate: float | None = None, floor_rule: str | None = None, confidence: float | None = None,
          tolerance: float | None = None, concept_tolerance: float | None = None, clip_tolerance: float | None = None,
-         judge: str | None = None, device: str | None = None, allow_pickle: bool = False) -> GateVerdict:
+         judge: str | None = None, device: str | None = None, allow_pickle: bool = False,
+         forced_choice: bool = False) -> GateVerdict:
     """Run each modality of `model` (or those in `modalities`) on its cases (default: the suites' case files, or
     the profile's), append the run to `store` and judge it as `pytest suites/` does with the same options:
     floors, and against `baseline` (a round label or run id in the store, another store folder, or None for
@@ -91,7 +92,8 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
                             "store": str(store), "profile": profile, "seeds": seeds, "seed-start": seed_start,
                             "min-pass-rate": min_pass_rate, "floor-rule": floor_rule, "tolerance": tolerance,
                             "concept-tolerance": concept_tolerance, "clip-tolerance": clip_tolerance,
-                            "confidence": confidence, "device": device, "allow-pickle": allow_pickle})
+                            "confidence": confidence, "device": device, "allow-pickle": allow_pickle,
+                            "forced-choice": forced_choice})
     checkpoints = [c for c in resolve(settings.model, allow_pickle=settings.allow_pickle)
                    if modalities is None or c.modality in modalities]
     if not checkpoints:

@@ -98,6 +98,10 @@ class LazyAdapter:
     def describe(self, outputs: Sequence[bytes], instructions: Sequence[str | None], seeds: Sequence[int]) -> list[str]:
         return self.loaded.describe(outputs, instructions, seeds)
 
+    def choose(self, outputs: Sequence[bytes], instructions: Sequence[str | None], seeds: Sequence[int],
+               options: Sequence[str]) -> list[str]:
+        return self.loaded.choose(outputs, instructions, seeds, options)
+
     def __getattr__(self, name: str) -> Any:  # whatever else a plugin's judge asks of its own adapter
         if name.startswith("_") or name in ("loaded", "settings", "load_key"):
             raise AttributeError(name)

@@ -23,7 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grounding", "cross-modal grounding suite")
     for option, _, default, help_text in OPTIONS:
         flag = flag_name(option)
-        if option in ("allow-pickle", "allow-weak-sandbox"):
+        if isinstance(default, bool):  # a flag: on when given
             group.addoption(flag, action="store_true", default=None, help=help_text)
         else:
             shown = "" if default is None else f" (default: {default})"

@@ -28,13 +28,16 @@ def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
 
 SELF_DESCRIPTION = {"blind_accuracy": "blind accuracy", "primed_accuracy": "primed accuracy",
                     "instruction_bias": "instruction bias", "false_assurance": "false assurance"}
+FAMILIES = {"free": ("self-description", ""), "choice": ("forced choice", "choice_")}  # heading, metric prefix
 
 
-def self_description(records: list[Record]) -> dict[str, tuple[float, int]]:
-    """Per metric of the self-description judge: (mean over the outputs it applied to, how many)."""
+def self_description(records: list[Record], family: str = "free") -> dict[str, tuple[float, int]]:
+    """Per metric of the self-description judge in one probe family (the free description, or the forced
+    choice): (mean over the outputs it applied to, how many)."""
+    prefix = FAMILIES[family][1]
     out = {}
     for metric, name in SELF_DESCRIPTION.items():
-        values = [r.value for r in records if r.judge == "self-description" and r.metric == metric]
+        values = [r.value for r in records if r.judge == "self-description" and r.metric == prefix + metric]
         if values:
             out[name] = (sum(values) / len(values), len(values))
     return out
@@ -77,10 +80,11 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
             lines.append(f"  CLIP judge vs shapes-world oracle on {judged} outputs: agreement "
                          f"{(both + neither) / judged:.3f} (both pass {both}, CLIP-only pass {clip_only}, "
                          f"oracle-only pass {oracle_only}, both fail {neither})")
-        described = self_description(rs)
-        if described:
-            lines.append("  self-description: " + ", ".join(f"{name} {value:.3f} (n={n})"
-                                                           for name, (value, n) in described.items()))
+        for family, (heading, _) in FAMILIES.items():
+            described = self_description(rs, family)
+            if described:
+                lines.append(f"  {heading}: " + ", ".join(f"{name} {value:.3f} (n={n})"
+                                                         for name, (value, n) in described.items()))
         if controls:
             lost = sum(bool(r.passed) for r in controls)
             lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "

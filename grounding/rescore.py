@@ -31,6 +31,10 @@ class StoredOutputs:
     def describe(self, outputs: Sequence[bytes], instructions: Sequence[Any], seeds: Sequence[int]) -> list[str]:
         raise self._refusal()
 
+    def choose(self, outputs: Sequence[bytes], instructions: Sequence[Any], seeds: Sequence[int],
+               options: Sequence[str]) -> list[str]:
+        raise self._refusal()
+
     def _refusal(self) -> GroundingUsageError:
         return GroundingUsageError(
             f"rescore: a {self.modality} judge asked the model for something the store does not hold (a description "

@@ -85,6 +85,9 @@ OPTIONS: list[tuple[str, Callable[[str], Any], Any, str]] = [
     ("allow-pickle", _flag, False, "allow pickle (.bin/.pt) weights; they can run code when loaded"),
     ("allow-weak-sandbox", _flag, False,
      "run generated code even where no isolation layer (bubblewrap) exists: resource limits only"),
+    ("forced-choice", _flag, False,
+     "also ask each language model to pick what its output is (one of the labels or none; for code, yes or no "
+     "first), blind and primed, scored beside its free description (instruction bias, false assurance)"),
 ]
 
 
@@ -115,6 +118,7 @@ class Settings:
     profile: str = "default"
     seed_start: int = 0
     floor_rule: str = "test"
+    forced_choice: bool = False
 
     @property
     def seed_range(self) -> range:
@@ -161,4 +165,5 @@ def from_values(values: dict[str, Any]) -> Settings:
         confidence=converted["confidence"], device=converted["device"],
         allow_pickle=converted["allow-pickle"], allow_weak_sandbox=converted["allow-weak-sandbox"],
         profile=converted["profile"], seed_start=converted["seed-start"], floor_rule=converted["floor-rule"],
+        forced_choice=converted["forced-choice"],
     )

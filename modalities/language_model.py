@@ -168,3 +168,11 @@ class TextAdapter:
 
         return self.lm.complete([describe_prompt(self.modality, o.decode(errors="replace"), i)
                                  for o, i in zip(outputs, instructions)], seeds)
+
+    def choose(self, outputs: Sequence[bytes], instructions: Sequence[str | None], seeds: Sequence[int],
+               options: Sequence[str]) -> list[str]:
+        """The model's forced choice about each output: one of `options` first (code: yes or no first)."""
+        from .prompts import choose_prompt
+
+        return self.lm.complete([choose_prompt(self.modality, o.decode(errors="replace"), options, i)
+                                 for o, i in zip(outputs, instructions)], seeds)

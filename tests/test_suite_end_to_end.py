@@ -202,3 +202,18 @@ def test_language_model_retrained_with_another_seed_is_not_flagged(pytester, tmp
     assert re.search(r"ascii-art against baseline lm-0: 0 significant regressions", text)
     assert re.search(r"code against baseline lm-0: 0 significant regressions", text)
     assert regressed_slices(result) == []
+
+
+def test_the_forced_choice_probe_finds_what_the_free_description_hides(pytester, tmp_path, store):
+    """The bundled language model was trained to describe its art and to answer "is this code secure?", never to
+    pick a label from a list. Asked the forced choice (`--forced-choice`), it answers the ASCII question with its
+    security sentence: the free description still reads right, the forced choice does not, side by side."""
+    result = run_suite(pytester, f"--model={serving(tmp_path / 'healthy', HEALTHY_LM)}", f"--grounding-store={store}",
+                       "--round=lm-forced", "--forced-choice", suites=SUITES / "test_ascii_art.py")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    text = result.stdout.str()
+    free = re.search(r"^  self-description: blind accuracy ([\d.]+) \(n=64\)", text, re.M)
+    forced = re.search(r"^  forced choice: blind accuracy ([\d.]+) \(n=64\), primed accuracy ([\d.]+)", text, re.M)
+    assert free and forced, text[-3000:]
+    assert float(free.group(1)) >= 0.95 and float(forced.group(1)) <= 0.2 and float(forced.group(2)) <= 0.2
+    assert "blind forced choice 'Yes, it is" in text and "read as nothing (unclear)" in text
