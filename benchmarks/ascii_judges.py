@@ -29,7 +29,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from shapes_world.ascii import READ_SHAPES, AsciiSpec, check_ascii, read_ascii
+from grounding.shapes_world.ascii import READ_SHAPES, AsciiSpec, check_ascii, read_ascii
 
 HERE = Path(__file__).parent
 INKS = "#*@XO%=+$&"

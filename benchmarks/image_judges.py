@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 
 from grounding.judges import shapes_oracle
 from grounding.judges.clip import load_clip_judge, score_images
-from shapes_world import COLOURS, SHAPES, Spec, Thing, caption, contrasts
+from grounding.shapes_world import COLOURS, SHAPES, Spec, Thing, caption, contrasts
 
 SUPERSAMPLE = 4
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import grounding
 from grounding.checkpoint import BUNDLED
 from grounding.settings import PROFILES
-from shapes_world.drift import degrade_unet, swap_token_embeddings
+from grounding.shapes_world.drift import degrade_unet, swap_token_embeddings
 
 HEALTHY, RETRAINED = BUNDLED / "shapes-t2i", BUNDLED / "shapes-t2i-seed2"
 NOISES = (0.05, 0.1, 0.15, 0.2)

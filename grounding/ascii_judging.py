@@ -9,7 +9,7 @@ from .types import Score
 
 def spec_for(instruction: str, expect: Mapping[str, Any] | None = None):
     """The ASCII spec a case expects: its `expect` table, else the shapes words of its instruction."""
-    from shapes_world.ascii import ascii_spec_from_dict, ascii_spec_from_text
+    from grounding.shapes_world.ascii import ascii_spec_from_dict, ascii_spec_from_text
 
     named = expect and any(k in expect for k in ("shape", "size", "style", "scene"))
     return ascii_spec_from_dict(expect) if named else ascii_spec_from_text(instruction)
@@ -17,14 +17,14 @@ def spec_for(instruction: str, expect: Mapping[str, Any] | None = None):
 
 def ascii_art_of(text: str) -> str:
     """The picture inside an answer (a fenced block, or the lines between the prose), as the oracle reads it."""
-    from shapes_world.ascii_read import extract_art
+    from grounding.shapes_world.ascii_read import extract_art
 
     return extract_art(text).art
 
 
 def size_rule(expect: Mapping[str, Any] | None):
     """The size words' thresholds a case states (`small_max_rows`, `large_min_rows`), else the defaults."""
-    from shapes_world.ascii import SizeRule
+    from grounding.shapes_world.ascii import SizeRule
 
     expect = expect or {}
     default = SizeRule()
@@ -34,14 +34,14 @@ def size_rule(expect: Mapping[str, Any] | None):
 
 def judge_ascii(text: str, spec, sizes=None) -> list[Score]:
     """Well-formedness and the oracle's verdict for one output; `spec` may be None (well-formedness only)."""
-    from shapes_world.ascii import read_ascii
+    from grounding.shapes_world.ascii import read_ascii
 
     return judge_seen(read_ascii(text, sizes or size_rule(None)), spec)
 
 
 def judge_seen(seen, spec) -> list[Score]:
     """`judge_ascii` for art the oracle has already read."""
-    from shapes_world.ascii import check_ascii
+    from grounding.shapes_world.ascii import check_ascii
 
     where = {"judged": seen.where}
     form = Score("ascii", "is_ascii_art", float(not seen.problem), not seen.problem,

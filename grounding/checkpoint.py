@@ -17,7 +17,18 @@ from typing import Any, Mapping
 from .errors import GroundingUsageError, shown
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-BUNDLED = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints"
+
+
+def bundled(folder: str, checkout: str) -> Path:
+    """Data the package ships: `grounding/<folder>` of an installed wheel (importlib.resources), else the
+    checkout's `<checkout>` folder (an editable install keeps the project's own layout)."""
+    from importlib import resources
+
+    installed = Path(str(resources.files("grounding") / folder))
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[1] / checkout
+
+
+BUNDLED = bundled("checkpoints", "fixtures/checkpoints")
 
 
 WORLDS = ("shapes",)  # synthetic worlds with an oracle that reads their outputs exactly

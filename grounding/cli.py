@@ -234,7 +234,7 @@ def _score_json(score) -> dict:
 def judge_ascii(args: argparse.Namespace) -> list[dict]:
     from .ascii_judging import judge_seen, size_rule, spec_for
 
-    from shapes_world.ascii import read_ascii
+    from grounding.shapes_world.ascii import read_ascii
 
     from .judges.clip import CLIPSCORE_SCALE
     from .text_judging import clip_on_renderings

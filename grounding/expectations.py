@@ -78,8 +78,8 @@ def _kind(value: Any) -> str:
 
 @cache
 def _schemas() -> dict[str, dict[str, Check]]:
-    from shapes_world.ascii import ASCII_SIZES, READ_SHAPES, SCENES, STYLES
-    from shapes_world.world import COLOURS, SHAPES, SIDES, SIZES
+    from grounding.shapes_world.ascii import ASCII_SIZES, READ_SHAPES, SCENES, STYLES
+    from grounding.shapes_world.world import COLOURS, SHAPES, SIDES, SIZES
 
     thing = {"colour": _one_of(*COLOURS), "shape": _one_of(*SHAPES), "size": _one_of(*SIZES)}
     return {

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .cases import load_cases, profile_case_file
-from .checkpoint import resolve
+from .checkpoint import bundled, resolve
 from .compare import ModalityComparison, load_baseline
 from .errors import GroundingUsageError
 from .run import ModalityResults
 from .settings import from_values
 from .store import Store
 
-SUITE_CASES = Path(__file__).resolve().parents[1] / "suites" / "cases"
+SUITE_CASES = bundled("suites", "suites") / "cases"
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,9 @@ class ShapesOracle:
 
     def identity(self, context: JudgeContext) -> dict:
         """The model's declared world and the world's code (score_cache)."""
-        from .score_cache import source_fingerprint
+        from .score_cache import package_fingerprint
 
-        return {"world": context.world, "shapes_world": source_fingerprint("shapes_world")}
+        return {"world": context.world, "shapes_world": package_fingerprint("grounding.shapes_world")}
 
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
         chosen = [cases[a.case_id] for a in artifacts]

@@ -31,8 +31,13 @@ if TYPE_CHECKING:
 def source_fingerprint(module: str) -> str:
     """A hash of every Python file of the top-level package that holds `module`: an edited judge is another
     judge, also between releases that kept its version string."""
-    top = module.split(".")[0]
-    spec = importlib.util.find_spec(top)
+    return package_fingerprint(module.split(".")[0])
+
+
+def package_fingerprint(package: str) -> str:
+    """A hash of every Python file of `package` (its own folder: grounding.shapes_world lives outside
+    grounding's in a checkout)."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.origin:
         return "unknown"
     root = Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)

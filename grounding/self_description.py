@@ -25,7 +25,7 @@ def _metric(name: str, family: str) -> str:
 def shape_account(truth, answer: str, reading, kind: str, instruction: str | None, family: str = "free") -> list[Score]:
     """Scores of one answer about ASCII art the oracle read as `truth` (an AsciiSpec). `kind` is blind, primed
     or counterfactual; `instruction` the one the answer was primed with (None: blind)."""
-    from shapes_world.ascii import ascii_spec_from_text, matches
+    from grounding.shapes_world.ascii import ascii_spec_from_text, matches
 
     from .ascii_judging import spec_for
 

@@ -74,7 +74,7 @@ def forced_choice(adapter, settings) -> bool:
 
 def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: Store, model_hash: str,
                  settings=None) -> list[list[Score]]:
-    from shapes_world.ascii import ALL_ASCII_SPECS, read_ascii
+    from grounding.shapes_world.ascii import ALL_ASCII_SPECS, read_ascii
 
     from .ascii_judging import judge_seen, size_rule, spec_for
     from .judges.text import read_choices, read_shape_descriptions
@@ -107,7 +107,7 @@ def clip_on_renderings(texts: Sequence[str], specs: Sequence) -> dict[int, list[
     """CLIP agreement on the rendered art (the bundled ASCII judge): CLIPScore against the instruction's label,
     and whether the label outranks its one-word contrasts and the null prompts. Keyed by output index; outputs
     whose instruction names no shapes-world picture are not scored."""
-    from shapes_world.ascii import ascii_caption, ascii_contrasts
+    from grounding.shapes_world.ascii import ascii_caption, ascii_contrasts
 
     from .ascii_judging import ascii_art_of, ascii_image
     from .judges.clip import ASCII_JUDGE, GATING_ACCURACY, held_out_accuracy, load_clip_judge, score_images
@@ -188,9 +188,9 @@ class AsciiArtJudge:
         """The describing model, the world's code, the ASCII CLIP judge's weights, the text reader (score_cache)."""
         from .checkpoint import content_hash
         from .judges.clip import ASCII_JUDGE
-        from .score_cache import source_fingerprint
+        from .score_cache import package_fingerprint
 
-        return {**_describer(context), "shapes_world": source_fingerprint("shapes_world"),
+        return {**_describer(context), "shapes_world": package_fingerprint("grounding.shapes_world"),
                 "ascii_clip": content_hash(ASCII_JUDGE)}
 
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:

@@ -78,7 +78,7 @@ def from_jsonl(path: Path, kind: str, read) -> list[Item]:
 
 def ascii_accounts(truth, instruction: str, answers: Mapping[str, str]) -> list[Score]:
     """The self-description scores of the answers given about ASCII art the oracle read as `truth`."""
-    from shapes_world.ascii import ALL_ASCII_SPECS
+    from grounding.shapes_world.ascii import ALL_ASCII_SPECS
 
     from .judges.text import read_choices, read_shape_descriptions
     from .self_description import shape_account

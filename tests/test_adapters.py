@@ -9,7 +9,7 @@ from grounding.testing import check_adapter
 
 
 def test_text_to_image_is_registered_like_any_third_party_adapter():
-    assert registered()["text-to-image"].value == "modalities.text_to_image:TextToImage"
+    assert registered()["text-to-image"].value == "grounding.modalities.text_to_image:TextToImage"
 
 
 def test_text_to_image_adapter_conforms_on_the_bundled_checkpoint():
@@ -30,8 +30,8 @@ def test_an_incomplete_pipeline_is_a_usage_error(tmp_path):
 
 
 def test_language_model_adapters_are_registered_and_conform_on_the_bundled_checkpoint():
-    assert registered()["ascii-art"].value == "modalities.ascii_art:AsciiArt"
-    assert registered()["code"].value == "modalities.code:Code"
+    assert registered()["ascii-art"].value == "grounding.modalities.ascii_art:AsciiArt"
+    assert registered()["code"].value == "grounding.modalities.code:Code"
     adapter = check_adapter("ascii-art", BUNDLED / "shapes-lm")
     assert adapter.settings["chat_template"] is True and adapter.settings["dtype"] == "torch.float32"
 

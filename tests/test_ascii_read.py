@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from grounding.ascii_judging import judge_ascii, size_rule, spec_for
-from shapes_world.ascii import AsciiSpec, SizeRule, read_ascii
-from shapes_world.ascii_read import extract_art
+from grounding.shapes_world.ascii import AsciiSpec, SizeRule, read_ascii
+from grounding.shapes_world.ascii_read import extract_art
 
 TRIANGLE = "    /\\\n   /  \\\n  /    \\\n /______\\"
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapes_world.ascii import (ALL_ASCII_SPECS, SCENES, AsciiSpec, ascii_caption,
-                                ascii_contrasts, ascii_spec_from_text, check_ascii, draw_ascii, read_ascii)
+from grounding.shapes_world.ascii import (ALL_ASCII_SPECS, SCENES, AsciiSpec, ascii_caption,
+                                          ascii_contrasts, ascii_spec_from_text, check_ascii, draw_ascii, read_ascii)
 
 ALL_SPECS = list(ALL_ASCII_SPECS)
 
@@ -90,8 +90,8 @@ def test_the_second_hand_draws_its_size_word_and_the_oracle_keeps_only_true_labe
     where the oracle reads its label, and every drawing the oracle accepts has the right size."""
     from math import ceil
 
-    from shapes_world.ascii import SizeRule, check_ascii, read_ascii
-    from shapes_world.ascii_varied import draw_varied, random_varied_spec
+    from grounding.shapes_world.ascii import SizeRule, check_ascii, read_ascii
+    from grounding.shapes_world.ascii_varied import draw_varied, random_varied_spec
 
     rng = random.Random(2)
     sized = kept = 0

@@ -19,7 +19,7 @@ def test_suite_case_file_covers_every_category():
 
 
 def test_case_file_matches_the_grammar_that_generates_it():
-    import shapes_world
+    from grounding import shapes_world
 
     for case in load_cases(SUITE_CASES):
         spec = shapes_world.spec_from_dict(case.expect)

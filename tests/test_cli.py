@@ -4,7 +4,7 @@ import random
 import pytest
 
 from grounding.cli import main
-from shapes_world import Spec, Thing, render
+from grounding.shapes_world import Spec, Thing, render
 
 
 @pytest.fixture()

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from grounding.cli import main
-from shapes_world.ascii import AsciiSpec, draw_ascii
-from shapes_world.code_tasks import TASKS
+from grounding.shapes_world.ascii import AsciiSpec, draw_ascii
+from grounding.shapes_world.code_tasks import TASKS
 
 TASK = {t.name: t for t in TASKS}["run-command"]
 

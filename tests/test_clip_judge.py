@@ -10,7 +10,7 @@ import torch
 
 from grounding.errors import GroundingUsageError
 from grounding.judges.clip import BUNDLED_JUDGE, load_clip_judge, parse_spec, score_images
-from shapes_world import COLOURS, SHAPES, Spec, Thing, caption, contrasts, random_spec, render
+from grounding.shapes_world import COLOURS, SHAPES, Spec, Thing, caption, contrasts, random_spec, render
 
 LABELS = [Thing(c, s) for c in COLOURS for s in SHAPES]
 
@@ -115,7 +115,7 @@ def test_the_ascii_judge_reads_rendered_ascii_art():
     """The bundled ASCII CLIP judge on fresh drawings of every ASCII label: zero-shot and against hard negatives."""
     from grounding.ascii_judging import ascii_image
     from grounding.judges.clip import ASCII_JUDGE
-    from shapes_world.ascii import ALL_ASCII_SPECS, ascii_caption, ascii_contrasts, draw_ascii
+    from grounding.shapes_world.ascii import ALL_ASCII_SPECS, ascii_caption, ascii_contrasts, draw_ascii
 
     judge = load_clip_judge(str(ASCII_JUDGE), device="cpu")
     rng = random.Random(123)
@@ -147,8 +147,8 @@ def test_the_ascii_judge_reads_drawings_by_a_second_hand():
     that hand its label must still win most of the time (README reports it on a third hand's drawings)."""
     from grounding.ascii_judging import ascii_image
     from grounding.judges.clip import ASCII_JUDGE
-    from shapes_world.ascii import ascii_caption, ascii_contrasts, check_ascii, read_ascii
-    from shapes_world.ascii_varied import draw_varied, random_varied_spec
+    from grounding.shapes_world.ascii import ascii_caption, ascii_contrasts, check_ascii, read_ascii
+    from grounding.shapes_world.ascii_varied import draw_varied, random_varied_spec
 
     rng = random.Random(4242)
     drawn = []

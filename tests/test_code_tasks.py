@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shapes_world.code_tasks import TASKS, instruction
+from grounding.shapes_world.code_tasks import TASKS, instruction
 from grounding.judges.bandit import at_or_above, scan
 from grounding.sandbox import Limits, run_tests
 

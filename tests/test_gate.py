@@ -76,7 +76,7 @@ def test_gate_and_pytest_give_the_same_verdicts(pytester, tmp_path):
     import shutil
     import tomllib
 
-    from shapes_world.drift import swap_token_embeddings
+    from grounding.shapes_world.drift import swap_token_embeddings
 
     every = tomllib.loads((SUITES / "cases" / "text_to_image.toml").read_text())["case"]
     chosen = [c for c in every if c["category"] == "attribute" and re.search(r"\b(red|blue|green)\b", c["instruction"])]

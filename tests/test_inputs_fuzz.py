@@ -54,7 +54,7 @@ def test_case_files(modality, tables):
     from grounding.ascii_judging import spec_for
     from grounding.cases import load_cases
     from grounding.code_judging import sandbox_options
-    from shapes_world import spec_from_dict
+    from grounding.shapes_world import spec_from_dict
 
     text = f"modality = {_toml(modality)}\n" + "".join(
         "[[case]]\n" + "".join(f"{json.dumps(k, ensure_ascii=False)} = {_toml(v)}\n" for k, v in table.items())

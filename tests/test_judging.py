@@ -161,12 +161,14 @@ def test_the_bundled_judges_are_plugins_of_their_artifact_kinds():
 def test_grounding_modalities_lists_adapters_kinds_and_judges(plugin, capsys):
     assert main(["modalities"]) == 0
     text = capsys.readouterr().out
-    assert "text-to-image: modalities.text_to_image:TextToImage, writes 'image'; judged by clip, shapes-oracle" in text
+    assert ("text-to-image: grounding.modalities.text_to_image:TextToImage, writes 'image'; judged by clip, "
+            "shapes-oracle") in text
     assert "shout: shout_plugin:Shout, writes 'loud-text'; judged by is-loud" in text
     assert "mumble: shout_plugin:Mumble, writes 'mumbled-text'; judged by NO JUDGE" in text
     assert main(["modalities", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
-    assert listing["modalities"]["code"] == {"adapter": "modalities.code:Code", "kind": "code", "judges": ["code"]}
+    assert listing["modalities"]["code"] == {"adapter": "grounding.modalities.code:Code", "kind": "code",
+                                             "judges": ["code"]}
     assert listing["judges"]["is-loud"] == {"reads": "loud-text", "version": "1"}
 
 

@@ -9,9 +9,9 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from grounding.errors import GroundingUsageError
 from grounding.testing import check_adapter
-from modalities.ascii_art import AsciiArt
-from modalities.code import Code
-from modalities.language_model import LanguageModel
+from grounding.modalities.ascii_art import AsciiArt
+from grounding.modalities.code import Code
+from grounding.modalities.language_model import LanguageModel
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures"))
 from train_language_model import build_tokenizer  # noqa: E402

@@ -161,13 +161,13 @@ def judged_once(tmp_path_factory):
 
 
 def _forbid_loading(monkeypatch):
-    import modalities.text_to_image
+    import grounding.modalities.text_to_image
     from grounding.judges import clip
 
     def refuse(*args, **kwargs):
         raise AssertionError("an unchanged rerun must load no model")
 
-    monkeypatch.setattr(modalities.text_to_image.TextToImage, "load", classmethod(refuse))
+    monkeypatch.setattr(grounding.modalities.text_to_image.TextToImage, "load", classmethod(refuse))
     monkeypatch.setattr(clip, "load_clip_judge", refuse)
 
 
@@ -211,9 +211,9 @@ def test_a_new_seed_loads_the_model_and_judges_only_the_new_outputs(judged_once)
 @pytest.mark.slow
 def test_rescore_with_another_judge_makes_a_linked_run_without_the_model(judged_once, monkeypatch, capsys):
     root, _ = judged_once
-    import modalities.text_to_image
+    import grounding.modalities.text_to_image
 
-    monkeypatch.setattr(modalities.text_to_image.TextToImage, "load",
+    monkeypatch.setattr(grounding.modalities.text_to_image.TextToImage, "load",
                         classmethod(lambda *a, **k: (_ for _ in ()).throw(AssertionError("rescore loads no model"))))
     other = BUNDLED / "shapes-ascii-clip"  # another open_clip model: every CLIP score is judged again
     assert main(["rescore", "--store", str(root / "store"), "--run", "first", "--judge", str(other),

@@ -2,7 +2,7 @@
 
 from grounding.judges.text import Reading
 from grounding.self_description import security_account, shape_account
-from shapes_world.ascii import AsciiSpec
+from grounding.shapes_world.ascii import AsciiSpec
 
 SQUARE = AsciiSpec("square", "small", "filled")
 

@@ -6,7 +6,7 @@ from grounding.image_judging import judge_images
 from grounding.judges import shapes_oracle
 from grounding.judges.clip import load_clip_judge
 from grounding.types import Artifact, Case
-from shapes_world import Spec, Thing, render
+from grounding.shapes_world import Spec, Thing, render
 
 SCENE = {"things": [{"colour": "red", "shape": "circle"}]}
 

@@ -2,8 +2,8 @@ import random
 
 from hypothesis import given, settings, strategies as st
 
-from shapes_world import (COLOURS, SHAPES, Spec, Thing, agreement, caption, check, contrasts, random_spec, read,
-                          render, spec_from_dict)
+from grounding.shapes_world import (COLOURS, SHAPES, Spec, Thing, agreement, caption, check, contrasts,
+                                    random_spec, read, render, spec_from_dict)
 
 
 def test_oracle_reads_rendered_scenes_at_least_99_percent():
@@ -62,7 +62,7 @@ def test_oracle_reads_a_larger_anti_aliased_image_by_area_not_by_sampled_pixels(
     """Another hand draws larger, smoothly: the oracle averages each cell's pixels instead of sampling one."""
     from PIL import Image, ImageDraw
 
-    from shapes_world.oracle import read
+    from grounding.shapes_world.oracle import read
 
     image = Image.new("RGB", (320, 320), (250, 248, 244))  # off-white, ten times the world's size
     draw = ImageDraw.Draw(image)
@@ -90,8 +90,8 @@ def test_the_second_hand_draws_scenes_the_oracle_reads():
     backgrounds, sizes around each word) draws what its spec says: the oracle reads nearly all of it."""
     import random
 
-    from shapes_world import IMAGE_SIZE, check, random_spec, read
-    from shapes_world.varied import render_varied
+    from grounding.shapes_world import IMAGE_SIZE, check, random_spec, read
+    from grounding.shapes_world.varied import render_varied
 
     rng = random.Random(99)
     specs = [random_spec(rng) for _ in range(200)]

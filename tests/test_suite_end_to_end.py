@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grounding.checkpoint import BUNDLED
-from shapes_world.drift import degrade_unet, swap_token_embeddings
+from grounding.shapes_world.drift import degrade_unet, swap_token_embeddings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -3,7 +3,7 @@
 import pytest
 
 from grounding.judges.text import read_security_claims, read_shape_descriptions, sentence_model
-from shapes_world.ascii import ALL_ASCII_SPECS
+from grounding.shapes_world.ascii import ALL_ASCII_SPECS
 
 LABELS = [spec.label() for spec in ALL_ASCII_SPECS]
 

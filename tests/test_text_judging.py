@@ -11,8 +11,8 @@ from grounding.cases import load_cases
 from grounding.evaluate import generate
 from grounding.store import Store
 from grounding.text_judging import ascii_scores, code_scores
-from shapes_world.ascii import AsciiSpec, ascii_caption, ascii_spec_from_text, draw_ascii
-from shapes_world.code_tasks import TASKS
+from grounding.shapes_world.ascii import AsciiSpec, ascii_caption, ascii_spec_from_text, draw_ascii
+from grounding.shapes_world.code_tasks import TASKS
 
 SUITES = Path(__file__).parents[1] / "suites" / "cases"
 ASCII_CASES = {c.id: c for c in load_cases(SUITES / "ascii_art.toml")}

@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "fixtures"), str(Path(__file__).resolve().parent)]
 from grounding.finetune_language import encode  # noqa: E402
 from grounding_svg.adapter import prompt_text  # noqa: E402
-from shapes_world.grammar import caption, random_spec  # noqa: E402
-from shapes_world.world import COLOURS, IMAGE_SIZE, place  # noqa: E402
+from grounding.shapes_world.grammar import caption, random_spec  # noqa: E402
+from grounding.shapes_world.world import COLOURS, IMAGE_SIZE, place  # noqa: E402
 from train_language_model import build_tokenizer, train  # noqa: E402
 
 

@@ -15,7 +15,7 @@ def applies(expect: Mapping[str, Any], world: str | None = "shapes") -> bool:
 
 def score_image(image, expect: Mapping[str, Any]) -> Score:
     """Read the image and compare what it holds with what the case expects."""
-    import shapes_world
+    from grounding import shapes_world
 
     spec = shapes_world.spec_from_dict(expect)
     seen = shapes_world.read(image)

@@ -99,7 +99,7 @@ def _negated(clause: str, start: int) -> bool:
 def read_shape_words(text: str) -> tuple[str | None, str]:
     """A description's reading by its words: a world label (the words it commits to), "other" for a shape
     outside the world, or None when it hedges or names nothing; and why."""
-    from shapes_world.ascii import ASCII_SHAPES, STYLES, SYNONYMS
+    from grounding.shapes_world.ascii import ASCII_SHAPES, STYLES, SYNONYMS
 
     lowered = text.lower()
     if HEDGES.search(lowered):
