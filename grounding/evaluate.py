@@ -89,4 +89,5 @@ def cached_outputs(adapter: Adapter, jobs: Sequence[tuple[str, str, int]],
 
 def to_records(run: RunInfo, modality: str, artifact: Artifact, scores: Sequence[Score]) -> list[Record]:
     return [Record(run.run_id, run.round, run.model_hash, modality, artifact.case_id, artifact.seed, s.judge,
-                   s.metric, s.value, s.passed, artifact_ref(artifact.path), s.explanation) for s in scores]
+                   s.metric, s.value, s.passed, artifact_ref(artifact.path), s.explanation, s.kind, artifact.sha256)
+            for s in scores]

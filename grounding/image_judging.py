@@ -14,9 +14,9 @@ from .images import open_image
 from .judges import shapes_oracle
 from .judges.clip import ClipJudge, score_images
 from .judging import JudgeContext, Judged
-from .types import CONTROL_SUFFIX, Artifact, Case, Score
+from .types import Artifact, Case, Score
 
-CONTROL_JUDGE = "clip" + CONTROL_SUFFIX
+CONTROL_JUDGE = "clip-control"  # its scores have kind "control"
 
 
 def judge_images(judge: ClipJudge, artifacts: Sequence[Artifact], cases: dict[str, Case],
@@ -136,5 +136,5 @@ def judge_controls(judge: ClipJudge, controls: Sequence[Artifact], cases: Sequen
         name = control.case_id  # the control's name: "blank" or "noise"
         out.append((Artifact(case.id, 0, control.path, control.sha256, False),
                     Score(CONTROL_JUDGE, f"{name}_loses", 1.0 - rank.value, not rank.passed,
-                          f"{name} image: {rank.explanation}")))
+                          f"{name} image: {rank.explanation}", kind="control")))
     return out

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .types import Artifact, Case, Score
+from .types import KINDS, Artifact, Case, Score
 
 if TYPE_CHECKING:
     from .judging import Judge, JudgeContext, Judged
@@ -161,8 +161,11 @@ def _score(data: Mapping[str, Any]) -> Score:
     passed, metadata = data["passed"], data["metadata"]
     if not isinstance(passed, (bool, type(None))) or not isinstance(metadata, dict):
         raise TypeError("not a stored score")
+    kind = data.get("kind", "output")
+    if kind not in KINDS:
+        raise TypeError("not a stored score")
     return Score(str(data["judge"]), str(data["metric"]), float(data["value"]), passed, str(data["explanation"]),
-                 metadata)
+                 metadata, kind)
 
 
 def _case(case: Case) -> dict:

@@ -41,9 +41,10 @@ class Score:
     passed: bool | None = None
     explanation: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    kind: str = "output"  # what was judged: the model's output, or a "control" the judge made to check itself
 
 
-CONTROL_SUFFIX = "-control"  # a judge named "<judge>-control" scores that judge's controls, not the model
+KINDS = ("output", "control")
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,11 @@ class Record:
     passed: bool | None
     artifact: str
     explanation: str = ""
+    kind: str = "output"  # Score.kind
+    sha256: str = ""  # the artifact's content hash
 
     @property
     def is_control(self) -> bool:
         """A judge's control (a blank or noise image judged against a case): it guards the judge and is no
         output of the model, so it never enters pass rates, floors or comparisons."""
-        return self.judge.endswith(CONTROL_SUFFIX)
+        return self.kind == "control"

@@ -41,7 +41,7 @@ class CountingJudge:
                   for a in artifacts]
         for case_id in sorted({a.case_id for a in artifacts}):
             path, sha = context.store.write_artifact(f"control {case_id}".encode(), ".txt")
-            judged.append((Artifact(case_id, 0, path, sha, False), [Score("length-control", "chars", 0.0, False)]))
+            judged.append((Artifact(case_id, 0, path, sha, False), [Score("length-control", "chars", 0.0, False, kind="control")]))
         return judged
 
 

@@ -170,18 +170,22 @@ def test_a_read_only_store_is_a_usage_error_when_written_and_readable_as_a_basel
 
 
 def _legacy_store(root):
-    """A store as versions before the schema was numbered wrote it: absolute artifact paths, no cases table."""
-    from grounding.store._schema import COLUMNS
+    """A store as versions before the schema was numbered wrote it: absolute artifact paths, no cases table,
+    records without kind and hash columns (a control known by its judge's name suffix)."""
+    from grounding.store._schema import ADDED_IN_3, COLUMNS
 
     (root / "artifacts" / "ab").mkdir(parents=True)
     artifact = root / "artifacts" / "ab" / ("ab" + "0" * 62 + ".png")
     artifact.write_bytes(b"x")
     with sqlite3.connect(root / "grounding.sqlite") as db:
         for table in ("runs", "records", "generations"):
-            db.execute(f"CREATE TABLE {table} ({', '.join(COLUMNS[table])})")
+            columns = [c for c in COLUMNS[table] if c not in ADDED_IN_3.get(table, ())]
+            db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
         db.execute("INSERT INTO runs VALUES ('run-1', '0', 'm', 1.0, 2.0, '{}')")
         db.execute("INSERT INTO records VALUES ('run-1', '0', 'h', 'code', 'c', 0, 'bandit', 'secure', 1.0, 1, ?, '')",
                    (str(artifact),))
+        db.execute("INSERT INTO records VALUES ('run-1', '0', 'h', 'code', 'c', 0, 'clip-control', 'blank_loses', 1.0, "
+                   "1, 'elsewhere/blank.png', '')")
     return artifact
 
 
@@ -190,12 +194,16 @@ def test_an_older_store_is_read_as_it_is_and_migrated_when_written(tmp_path):
     file = tmp_path / "grounding.sqlite"
     before = file.read_bytes()
     reader = Store(tmp_path, writable=False)
-    assert reader.records("run-1")[0].artifact == str(artifact) and reader.cases("run-1") == {}
+    record, control = reader.records("run-1")
+    assert record.artifact == str(artifact) and reader.cases("run-1") == {}
+    assert (record.kind, record.sha256, control.kind, control.sha256) == ("output", artifact.stem, "control", "")
     reader.close()
     assert file.read_bytes() == before  # read-only means read-only
     writer = Store(tmp_path)
-    (record,) = writer.records("run-1")
+    record, control = writer.records("run-1")
     assert record.artifact == f"artifacts/ab/{artifact.name}" and writer.cases("run-1") == {}
+    assert (record.kind, record.sha256, control.kind, control.sha256) == ("output", artifact.stem, "control", "")
+    assert control.is_control and not record.is_control
     assert sqlite3.connect(file).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 

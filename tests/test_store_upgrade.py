@@ -24,7 +24,11 @@ def test_a_store_from_the_previous_version_is_upgraded_read_and_compared_against
     assert sqlite3.connect(database).execute("PRAGMA user_version").fetchone()[0] == 1
     old = Store(store, writable=False)
     (run,) = old.runs()
-    assert run["round"] == "release-1" and len(old.records(run["run_id"])) > 8
+    records = old.records(run["run_id"])
+    assert run["round"] == "release-1" and len(records) > 8
+    controls = [r for r in records if r.is_control]
+    assert controls and all(r.judge == "clip-control" and r.kind == "control" for r in controls)
+    assert all(len(r.sha256) == 64 and r.artifact.endswith(r.sha256 + ".png") for r in records if not r.is_control)
     old.close()
     verdict = grounding.gate(BUNDLED / "shapes-t2i", baseline="release-1", round="release-2", store=store,
                              cases={"text-to-image": data / "store-v1-cases.toml"}, seeds=2)
@@ -33,6 +37,10 @@ def test_a_store_from_the_previous_version_is_upgraded_read_and_compared_against
     assert verdict.passed and comparison is not None and not comparison.regressions
     upgraded = Store(store, writable=False)
     assert [r["round"] for r in upgraded.runs()] == ["release-1", "release-2"]
+    migrated = upgraded.records(run["run_id"])
+    assert [(r.kind, r.sha256) for r in migrated] == [(r.kind, r.sha256) for r in records]
+    fresh = upgraded.records(upgraded.runs()[1]["run_id"])
+    assert {r.sha256 for r in fresh if not r.is_control} == {r.sha256 for r in records if not r.is_control}
     generation = upgraded.runs()[1]["settings"]["generation"]["text-to-image"]
     assert generation["from_cache"] == generation["artifacts"] == 4  # the old run's outputs, found again
     upgraded.close()

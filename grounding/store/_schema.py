@@ -2,8 +2,10 @@
 
 A store folder holds grounding.sqlite (runs, records, cases, embeddings, the generation cache) and artifacts/
 named by content hash. `PRAGMA user_version` says which schema wrote the database: 0 is a store from before
-versions were written (same columns, artifact paths stored as absolute paths), 1 added nothing else, 2 (this
-one) adds the score cache (`scores`) and the adapters' settings by load key (`adapters`).
+versions were written (same columns, artifact paths stored as absolute paths), 1 added nothing else, 2 adds the
+score cache (`scores`) and the adapters' settings by load key (`adapters`), 3 (this one) adds two columns to
+`records`: `kind` (what was judged: the model's "output", or a "control" a judge made to check itself; before, a
+judge name ending in "-control" said so) and `sha256` (the judged artifact's content hash).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from ..errors import GroundingUsageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, round TEXT NOT NULL, model TEXT NOT NULL, started REAL NOT NULL,
@@ -21,7 +23,8 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS records (
     run_id TEXT NOT NULL REFERENCES runs(run_id), round TEXT NOT NULL, model_hash TEXT NOT NULL,
     modality TEXT NOT NULL, case_id TEXT NOT NULL, seed INTEGER NOT NULL, judge TEXT NOT NULL,
-    metric TEXT NOT NULL, value REAL NOT NULL, passed INTEGER, artifact TEXT NOT NULL, explanation TEXT);
+    metric TEXT NOT NULL, value REAL NOT NULL, passed INTEGER, artifact TEXT NOT NULL, explanation TEXT,
+    kind TEXT NOT NULL DEFAULT 'output', sha256 TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS records_run ON records(run_id, modality, case_id);
 CREATE TABLE IF NOT EXISTS cases (
     run_id TEXT NOT NULL REFERENCES runs(run_id), modality TEXT NOT NULL, case_id TEXT NOT NULL, data TEXT NOT NULL,
@@ -35,14 +38,20 @@ CREATE TABLE IF NOT EXISTS adapters (key TEXT PRIMARY KEY, settings TEXT NOT NUL
 COLUMNS = {
     "runs": ("run_id", "round", "model", "started", "finished", "settings"),
     "records": ("run_id", "round", "model_hash", "modality", "case_id", "seed", "judge", "metric", "value", "passed",
-                "artifact", "explanation"),
+                "artifact", "explanation", "kind", "sha256"),
     "cases": ("run_id", "modality", "case_id", "data"),
     "embeddings": ("sha256", "embedder", "vector"),
     "generations": ("key", "artifact", "sha256"),
     "scores": ("key", "scores"),
     "adapters": ("key", "settings"),
 }
+ADDED_IN_3 = {"records": ("kind", "sha256")}  # a store before schema 3 has the other columns only
 EMPTY_TABLES = "\n".join(f"CREATE TEMP TABLE {name} ({', '.join(columns)});" for name, columns in COLUMNS.items())
+# Read-only, a store before schema 3 shows its records with the new columns: the kind from the old name suffix,
+# the hash from the artifact's file name (artifacts are named by their content hash).
+RECORDS_VIEW = """CREATE TEMP VIEW records AS SELECT *,
+    CASE WHEN judge LIKE '%-control' THEN 'control' ELSE 'output' END AS kind, named_hash(artifact) AS sha256
+    FROM main.records"""
 
 
 def damaged(root: Path, option: str, problem: str) -> GroundingUsageError:
@@ -62,19 +71,27 @@ def prepare(db: sqlite3.Connection, root: Path, option: str, *, writable: bool) 
         raise GroundingUsageError(
             f"{option} {root}: this store was written by a newer grounding (schema {version}; this version reads "
             f"up to {SCHEMA_VERSION}). Upgrade grounding (`pip install -U grounding`), or pass another {option}.")
-    _check_columns(db, root, option)
+    _check_columns(db, root, option, version)
     if writable and version < SCHEMA_VERSION:
         _migrate(db, version)
     elif version < SCHEMA_VERSION:  # read-only: tables that older versions lacked read as empty
         present = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         db.executescript("\n".join(line for line in EMPTY_TABLES.split("\n")
                                    if line.split()[3] not in present))
+        if "records" in present and _columns(db, "records") != COLUMNS["records"]:
+            db.create_function("named_hash", 1, _named_hash, deterministic=True)
+            db.execute(RECORDS_VIEW)
 
 
-def _check_columns(db: sqlite3.Connection, root: Path, option: str) -> None:
+def _columns(db: sqlite3.Connection, table: str) -> tuple[str, ...]:
+    return tuple(row[1] for row in db.execute(f"PRAGMA main.table_info({table})"))
+
+
+def _check_columns(db: sqlite3.Connection, root: Path, option: str, version: int) -> None:
     for table, expected in COLUMNS.items():
-        found = tuple(row[1] for row in db.execute(f"PRAGMA table_info({table})"))
-        if found and found != expected:
+        found = _columns(db, table)
+        older = tuple(c for c in expected if c not in ADDED_IN_3.get(table, ()))
+        if found and found != expected and not (version < 3 and found == older):
             missing = [c for c in expected if c not in found]
             extra = [c for c in found if c not in expected]
             raise damaged(root, option, f"table {table} has columns {', '.join(found)}"
@@ -88,6 +105,7 @@ def _migrate(db: sqlite3.Connection, version: int) -> None:
 
     db.execute("BEGIN IMMEDIATE")
     try:
+        before = _columns(db, "records")
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -95,8 +113,21 @@ def _migrate(db: sqlite3.Connection, version: int) -> None:
             refs = [ref for (ref,) in db.execute("SELECT DISTINCT artifact FROM records")]
             db.executemany("UPDATE records SET artifact = ? WHERE artifact = ?",
                            [(artifact_ref(ref), ref) for ref in refs if artifact_ref(ref) != ref])
+        if before and "kind" not in before:  # schema 3: the judged kind as data, the artifact's hash kept
+            db.execute("ALTER TABLE records ADD COLUMN kind TEXT NOT NULL DEFAULT 'output'")
+            db.execute("ALTER TABLE records ADD COLUMN sha256 TEXT NOT NULL DEFAULT ''")
+            db.execute("UPDATE records SET kind = 'control' WHERE judge LIKE '%-control'")
+            refs = [ref for (ref,) in db.execute("SELECT DISTINCT artifact FROM records")]
+            db.executemany("UPDATE records SET sha256 = ? WHERE artifact = ?",
+                           [(_named_hash(ref), ref) for ref in refs if _named_hash(ref)])
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.commit()
     except BaseException:
         db.rollback()
         raise
+
+
+def _named_hash(ref: str) -> str:
+    """The content hash an artifact's file is named by (artifacts/ab/<sha256>.png), or "" for another name."""
+    stem = Path(ref).name.split(".")[0]
+    return stem if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem) else ""

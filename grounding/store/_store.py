@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 from ..errors import GroundingUsageError
-from ..types import Case, Record
+from ..types import KINDS, Case, Record
 from ._artifacts import ArtifactProblem, artifact_location, artifact_ref, read_verified
 from ._schema import damaged, prepare
 
@@ -250,6 +250,8 @@ class Store:
         wrong += [] if isinstance(data["value"], (int, float)) and not isinstance(data["value"], bool) else ["value"]
         wrong += [] if data["passed"] in (None, 0, 1) else ["passed"]
         wrong += [] if data["explanation"] is None or isinstance(data["explanation"], str) else ["explanation"]
+        wrong += [] if data["kind"] in KINDS else ["kind"]
+        wrong += [] if isinstance(data["sha256"], str) else ["sha256"]
         if wrong:
             raise self._damaged(f"a record of run {data['run_id']!r} has a wrong {', '.join(wrong)}")
         return Record(**{**data, "value": float(data["value"]),
