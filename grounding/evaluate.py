@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from .adapters import Adapter
+from .errors import GroundingUsageError
 from .store import Store, artifact_ref
-from .types import Artifact, Case, Record, Score
+from .types import KINDS, Artifact, Case, Record, Score
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ def cached_outputs(adapter: Adapter, jobs: Sequence[tuple[str, str, int]],
 
 
 def to_records(run: RunInfo, modality: str, artifact: Artifact, scores: Sequence[Score]) -> list[Record]:
+    wrong = next((s for s in scores if s.kind not in KINDS), None)
+    if wrong is not None:
+        raise GroundingUsageError(
+            f"The {wrong.judge!r} judge returned a score of kind {wrong.kind!r} for {modality} case "
+            f"{artifact.case_id!r}; a Score's kind is 'output' (the model's output) or 'control' (a check the "
+            f"judge made of itself). Fix the judge; nothing of this run was stored.")
     return [Record(run.run_id, run.round, run.model_hash, modality, artifact.case_id, artifact.seed, s.judge,
                    s.metric, s.value, s.passed, artifact_ref(artifact.path), s.explanation, s.kind, artifact.sha256)
             for s in scores]

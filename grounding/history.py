@@ -50,7 +50,8 @@ def _metrics(records: list[Record]) -> dict[str, float]:
         if values:
             out[name] = fmean(values)
     out |= {name.replace(" ", "_"): value for name, (value, _) in self_description(records).items()}
-    out |= {"choice_" + name.replace(" ", "_"): value for name, (value, _) in self_description(records, "choice").items()}
+    out |= {"choice_" + name.replace(" ", "_"): value
+            for name, (value, _) in self_description(records, "choice").items()}
     return {k: round(v, 4) for k, v in out.items()}
 
 

@@ -1,6 +1,9 @@
 """Generation and its cache, with a tiny adapter that implements the protocol (no model needed)."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
 
 from grounding.evaluate import generate, generation_key, sample_seed
 from grounding.report import judge_agreement
@@ -87,3 +90,16 @@ def test_generation_reports_progress_between_chunks(tmp_path, monkeypatch):
     assert [len(call) for call in adapter.calls] == [3, 3, 2]
     assert [line.split(" new outputs")[0] for line, _ in lines] == [f"echo: generated {n}/8" for n in (3, 6, 8)]
     assert not any(final for _, final in lines) and made.from_cache == 0
+
+
+def test_a_score_of_an_unknown_kind_is_refused_naming_the_judge():
+    from grounding.errors import GroundingUsageError
+    from grounding.evaluate import RunInfo, to_records
+    from grounding.types import Artifact, Score
+
+    run = RunInfo("run", "0", "h")
+    artifact = Artifact("case-1", 0, Path("a.png"), "0" * 64, False)
+    (record,) = to_records(run, "text-to-image", artifact, [Score("mine", "m", 1.0, True, kind="control")])
+    assert record.is_control and record.sha256 == "0" * 64
+    with pytest.raises(GroundingUsageError, match="'mine' judge returned a score of kind 'baseline'"):
+        to_records(run, "text-to-image", artifact, [Score("mine", "m", 1.0, True, kind="baseline")])
