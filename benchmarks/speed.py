@@ -10,7 +10,8 @@ Parts (`--parts`, comma-separated):
 - `clip`: the CLIP judge's scoring of images (preprocessing, image and text embeddings, ranks) against raw
   `open_clip` (its own preprocessing and `encode_image`) on the same images at the same batch.
 - `suite`: `pytest suites/test_text_to_image.py` on a fresh store (start-up, model and judge loading, generation,
-  judging, statistics) against the raw pipeline calls for the same 240 prompts, seeds and batch size.
+  judging, statistics) against the raw pipeline calls for the same 240 prompts, seeds and batch size;
+  `suite-thorough` the same with `--profile thorough` (960 outputs), where the fixed costs weigh less.
 - `cache`: `pytest suites/` (all modalities) on a fresh store, the unchanged rerun, and `--collect-only`; peak
   memory of the first run.
 - `scale`: `gate()` on text-to-image at 60, 240 and 960 outputs (60 cases x 1 and 4 seeds, the thorough
@@ -159,22 +160,27 @@ def pytest_run(arguments: list[str], cwd: Path, log: Path | None = None) -> tupl
     return elapsed, usage.ru_maxrss // 1024
 
 
-def suite_against_pipeline(device: str | None) -> list[tuple[str, float, float, str]]:
-    """The text-to-image suite on a fresh store against the raw pipeline for its 240 prompts and seeds."""
+def suite_against_pipeline(device: str | None, profile: str = "default") -> list[tuple[str, float, float, str]]:
+    """The text-to-image suite on a fresh store against the raw pipeline for its prompts and seeds: the default
+    profile's 240 (60 cases x 4 seeds) or the thorough profile's 960 (120 cases x 8 seeds)."""
     from grounding.cases import load_cases
     from grounding.evaluate import sample_seed
+    from grounding.settings import PROFILES
 
-    cases = load_cases(ROOT / "suites" / "cases" / "text_to_image.toml", "text-to-image")
-    jobs = [(c.instruction, sample_seed(c.instruction, seed)) for c in cases for seed in range(4)]
+    folder = ROOT / "suites" / "cases" / PROFILES[profile].get("cases", "")
+    cases = load_cases(folder / "text_to_image.toml", "text-to-image")
+    seeds = PROFILES[profile].get("seeds", 4)
+    jobs = [(c.instruction, sample_seed(c.instruction, seed)) for c in cases for seed in range(seeds)]
     adapter = load_adapter("text-to-image", BUNDLED / "shapes-t2i", device=device)
     size = adapter.settings["batch_size"]
     raw_time = timed(lambda: raw_pipeline_calls(adapter, [p for p, _ in jobs], [s for _, s in jobs]), 1)
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "log"
-        suite_time, _ = pytest_run(["suites/test_text_to_image.py", "--grounding-store", folder]
+        suite_time, _ = pytest_run(["suites/test_text_to_image.py", "--grounding-store", folder, "--profile", profile]
                                    + (["--device", device] if device else []), ROOT, log)
         closing = re.search(r"text-to-image: \d+ outputs .* generated and judged in ([0-9.]+) s", log.read_text())
-    rows = [(f"text-to-image suite, fresh store / raw pipeline ({len(jobs)} images, batch {size})", suite_time,
+    rows = [(f"text-to-image suite, {profile} profile, fresh store / raw pipeline ({len(jobs)} images, batch {size})",
+             suite_time,
              raw_time, f"{len(jobs) / suite_time:.1f} vs {len(jobs) / raw_time:.1f} images/s")]
     if closing:  # the suite's own line: model loading, generation, PNGs, store, judging, without start-up
         inside = float(closing.group(1))
@@ -242,6 +248,8 @@ def main() -> int:
         rows += clip_against_open_clip(args.device, args.images or 256, args.repeats)
     if "suite" in parts:
         rows += suite_against_pipeline(args.device)
+    if "suite-thorough" in parts:
+        rows += suite_against_pipeline(args.device, "thorough")
     if "cache" in parts:
         rows += cached_rerun()
     if "scale" in parts:
