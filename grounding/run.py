@@ -45,7 +45,8 @@ class RunState:
 
         new = [m for m in sent["models"] if m not in self.models]
         self.started = min(self.started, sent["started"])
-        self.records += [record for record in map(lambda row: Record(*row), sent["records"]) if record.modality in new]
+        records = [Record(*row) for row in sent["records"]]
+        self.records += [record for record in records if record.modality in new]
         self.cases += [case_from_table({"id": i, **table}, m) for i, m, table in sent["cases"] if m in new]
         for field_name in ("models", "generation", "adapters", "worlds"):
             getattr(self, field_name).update({m: v for m, v in sent[field_name].items() if m in new})

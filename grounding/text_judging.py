@@ -90,17 +90,22 @@ def ascii_scores(adapter, generated: Generated, cases: dict[str, Case], store: S
     asked = probes(artifacts, cases, counterfactual=True)
     answers = describe(adapter, artifacts, texts, asked, store, model_hash)
     labels = [spec.label() for spec in ALL_ASCII_SPECS]
-    for probe, answer, reading in zip(asked, answers, read_shape_descriptions(answers, labels)):
-        if truths[probe.index] is not None:  # else nothing recognisable: the oracle's verdict already fails it
-            out[probe.index] += shape_account(truths[probe.index], answer, reading, probe.kind, probe.instruction)
+    _shape_accounts(out, truths, asked, answers, read_shape_descriptions(answers, labels), "free")
     if forced_choice(adapter, settings):
         asked = probes(artifacts, cases, counterfactual=False)
         answers = describe(adapter, artifacts, texts, asked, store, model_hash, options=[*labels, "none"])
-        for probe, answer, reading in zip(asked, answers, read_choices(answers, labels)):
-            if truths[probe.index] is not None:
-                out[probe.index] += shape_account(truths[probe.index], answer, reading, probe.kind,
-                                                  probe.instruction, "choice")
+        _shape_accounts(out, truths, asked, answers, read_choices(answers, labels), "choice")
     return out
+
+
+def _shape_accounts(out: list[list[Score]], truths: Sequence, asked: Sequence[Probe], answers: Sequence[str],
+                    readings: Sequence, family: str) -> None:
+    """Add to each output's scores those of its answers of one family about what its art shows (`truths`: the
+    oracle's reading per output)."""
+    for probe, answer, reading in zip(asked, answers, readings):
+        if truths[probe.index] is not None:  # else nothing recognisable: the oracle's verdict already fails it
+            out[probe.index] += shape_account(truths[probe.index], answer, reading, probe.kind, probe.instruction,
+                                              family)
 
 
 def clip_on_renderings(texts: Sequence[str], specs: Sequence) -> dict[int, list[Score]]:

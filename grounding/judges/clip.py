@@ -19,7 +19,7 @@ from ..types import Score
 CLIPSCORE_SCALE = "CLIPScore = 2.5*max(cos,0), Hessel et al. 2021"
 NULL_PROMPTS = ("an empty image", "random noise")  # every case's implicit contrasts: an output must beat them
 BUNDLED_JUDGE = BUNDLED / "shapes-clip"
-ASCII_JUDGE = BUNDLED_JUDGE.parent / "shapes-ascii-clip"  # reads ASCII art rendered by ascii_judging.ascii_image
+ASCII_JUDGE = BUNDLED / "shapes-ascii-clip"  # reads ASCII art rendered by ascii_judging.ascii_image
 GATING_ACCURACY = 0.95  # a judge gates only while its accuracy on held-out outputs made by others is this high
 
 

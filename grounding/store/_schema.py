@@ -129,5 +129,7 @@ def _migrate(db: sqlite3.Connection, version: int) -> None:
 
 def _named_hash(ref: str) -> str:
     """The content hash an artifact's file is named by (artifacts/ab/<sha256>.png), or "" for another name."""
-    stem = Path(ref).name.split(".")[0]
-    return stem if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem) else ""
+    from ._artifacts import NAME, artifact_sha
+
+    sha = artifact_sha(ref)
+    return sha if NAME.fullmatch(sha) else ""
