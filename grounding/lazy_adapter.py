@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .adapters import Adapter, adapter_class, adapter_kind, load_adapter
 from .checkpoint import Checkpoint
@@ -98,9 +98,13 @@ class LazyAdapter:
     def describe(self, outputs: Sequence[bytes], instructions: Sequence[str | None], seeds: Sequence[int]) -> list[str]:
         return self.loaded.describe(outputs, instructions, seeds)
 
-    def choose(self, outputs: Sequence[bytes], instructions: Sequence[str | None], seeds: Sequence[int],
-               options: Sequence[str]) -> list[str]:
-        return self.loaded.choose(outputs, instructions, seeds, options)
+    @property
+    def choose(self) -> Callable[..., list[str]] | None:
+        """The loaded adapter's optional `choose`, or None where its class has none: known from the registered
+        class, so asking does not load the model (and `--forced-choice` is refused by name, not by traceback)."""
+        if not callable(getattr(adapter_class(self.modality), "choose", None)):
+            return None
+        return lambda outputs, instructions, seeds, options: self.loaded.choose(outputs, instructions, seeds, options)
 
     def __getattr__(self, name: str) -> Any:  # whatever else a plugin's judge asks of its own adapter
         if name.startswith("_") or name in ("loaded", "settings", "load_key"):

@@ -211,3 +211,24 @@ def test_forced_choice_for_an_adapter_that_cannot_choose_is_a_usage_error(tmp_pa
 
     with pytest.raises(GroundingUsageError, match="--forced-choice: the ascii-art adapter has no `choose"):
         _ascii(tmp_path, Describer(AsciiSpec("circle", "small", "filled")), "shape-small-filled-circle", FORCED)
+
+
+def test_a_lazily_loaded_adapter_answers_for_choose_without_loading_its_model(tmp_path):
+    """A suite's adapter is a LazyAdapter: whether its class has `choose` is known from the registered class,
+    so --forced-choice is refused by name (not by an AttributeError after loading) and asking loads nothing."""
+    from grounding.checkpoint import BUNDLED, resolve
+    from grounding.errors import GroundingUsageError
+    from grounding.lazy_adapter import LazyAdapter
+    from grounding.settings import from_values
+    from grounding.text_judging import forced_choice
+
+    settings = from_values({"store": str(tmp_path), "forced-choice": True})
+    held = {c.modality: c for c in resolve(BUNDLED)}
+    store = Store(tmp_path)
+    art = LazyAdapter(held["ascii-art"], settings, store, "model")
+    pictures = LazyAdapter(held["text-to-image"], settings, store, "model")
+    assert forced_choice(art, settings) and callable(art.choose)
+    assert pictures.choose is None
+    with pytest.raises(GroundingUsageError, match="--forced-choice: the text-to-image adapter has no `choose"):
+        forced_choice(pictures, settings)
+    assert not art.is_loaded and not pictures.is_loaded
