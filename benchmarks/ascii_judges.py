@@ -202,8 +202,8 @@ def oracle_rates(drawings: list[Drawing]) -> dict[str, float | int]:
 
 def clip_accuracy(drawings: list[Drawing]) -> tuple[float, int]:
     """Share of world-shape drawings whose CLIP label outranks its one-word contrasts."""
-    from grounding.ascii_judging import ascii_art_of
-    from grounding.text_judging import clip_on_renderings
+    from grounding.judges.functional.ascii_art import ascii_art_of
+    from grounding.judges.ascii_art import clip_on_renderings
 
     chosen = [d for d in drawings if d.shape in ("circle", "square", "triangle")]
     specs = [AsciiSpec(d.shape, d.clear_size, d.style) for d in chosen]
@@ -238,7 +238,7 @@ def main(argv: list[str]) -> int:
                   "sets": {"another hand, held out": {"accuracy": round(held[0], 4), "n": held[1]},
                            "by hand": {"accuracy": round(hand[0], 4), "n": hand[1]}},
                   "measured_by": "benchmarks/ascii_judges.py --write"}
-        from grounding.judges.clip import ASCII_JUDGE
+        from grounding.judges.functional.clip import ASCII_JUDGE
 
         (Path(ASCII_JUDGE) / "held_out.json").write_text(json.dumps(record, indent=2) + "\n")
         print(f"\nwrote {Path(ASCII_JUDGE) / 'held_out.json'}")

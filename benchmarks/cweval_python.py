@@ -26,7 +26,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from grounding.judges.bandit import SEVERITIES, scan, triage
+from grounding.judges.functional.bandit import SEVERITIES, scan, triage
 from grounding.sandbox import Limits, run_tests
 
 LIMITS = Limits(wall_seconds=120, cpu_seconds=60, subprocess=True)

@@ -13,7 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from grounding.judges.text import read_security_claims, read_shape_descriptions
+from grounding.judges.functional.descriptions import read_security_claims, read_shape_descriptions
 from grounding.shapes_world.ascii import ALL_ASCII_SPECS
 
 DATA = Path(__file__).parents[1] / "tests" / "data" / "descriptions.toml"

@@ -21,8 +21,8 @@ from collections import Counter
 
 from PIL import Image, ImageDraw
 
-from grounding.judges import shapes_oracle
-from grounding.judges.clip import load_clip_judge, score_images
+from grounding.judges.functional import shapes_oracle
+from grounding.judges.functional.clip import load_clip_judge, score_images
 from grounding.shapes_world import COLOURS, SHAPES, Spec, Thing, caption, contrasts
 
 SUPERSAMPLE = 4

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable
 
 from grounding.adapters import load_adapter
-from grounding.checkpoint import BUNDLED
+from grounding.inputs import BUNDLED
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPTS = ("a red circle", "two blue squares", "a small green triangle", "a large yellow circle",
@@ -122,8 +122,8 @@ def clip_against_open_clip(device: str | None, images: int, repeats: int) -> lis
     """The CLIP judge's scores for `images` bundled-model outputs against raw open_clip image encoding."""
     import torch
 
-    from grounding.judges.clip import load_clip_judge, score_images
-    from grounding.images import open_image
+    from grounding.judges.functional.clip import load_clip_judge, score_images
+    from grounding.inputs import open_image
 
     adapter = load_adapter("text-to-image", BUNDLED / "shapes-t2i", device=device)
     prompts, seeds = prompts_and_seeds(images)
@@ -163,8 +163,8 @@ def pytest_run(arguments: list[str], cwd: Path, log: Path | None = None) -> tupl
 def suite_against_pipeline(device: str | None, profile: str = "default") -> list[tuple[str, float, float, str]]:
     """The text-to-image suite on a fresh store against the raw pipeline for its prompts and seeds: the default
     profile's 240 (60 cases x 4 seeds) or the thorough profile's 960 (120 cases x 8 seeds)."""
-    from grounding.cases import load_cases
-    from grounding.evaluate import sample_seed
+    from grounding.inputs import load_cases
+    from grounding.running import sample_seed
     from grounding.settings import PROFILES
 
     folder = ROOT / "suites" / "cases" / PROFILES[profile].get("cases", "")

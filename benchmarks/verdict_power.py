@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import grounding
-from grounding.checkpoint import BUNDLED
+from grounding.inputs import BUNDLED
 from grounding.settings import PROFILES
 from grounding.shapes_world.drift import degrade_unet, swap_token_embeddings
 

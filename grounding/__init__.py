@@ -5,9 +5,9 @@ The public surface: the data types that flow through a run, case loading, the re
 Heavy libraries (torch, diffusers, open_clip) load only when a modality or judge is used.
 """
 
-from .cases import load_cases
-from .errors import GroundingUsageError
-from .gate import GateVerdict, gate
-from .types import Artifact, Case, Record, Score
+from grounding.errors import GroundingUsageError
+from grounding.gate import GateVerdict, gate
+from grounding.inputs._cases import load_cases
+from grounding.types import Artifact, Case, Record, Score
 
 __all__ = ["Artifact", "Case", "GateVerdict", "GroundingUsageError", "Record", "Score", "gate", "load_cases"]

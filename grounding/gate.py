@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .cases import load_cases, profile_case_file
-from .checkpoint import bundled, resolve
-from .compare import ModalityComparison, load_baseline
-from .errors import GroundingUsageError
-from .run import ModalityResults
-from .settings import from_values
-from .store import Store
+from grounding.errors import GroundingUsageError
+from grounding.inputs._cases import load_cases, profile_case_file
+from grounding.inputs._checkpoint import bundled, resolve
+from grounding.results._comparison import ModalityComparison, load_baseline
+from grounding.results.store import Store
+from grounding.running._orchestrator import ModalityResults
+from grounding.settings import from_values
 
 SUITE_CASES = bundled("suites", "suites") / "cases"
 
@@ -86,7 +86,7 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
     floors only) the regressions. An option left None takes the profile's value, else pytest's default. Raises
     GroundingUsageError on bad input before anything is generated."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .run import RunState, judge_modality
+    from grounding.running._orchestrator import RunState, judge_modality
 
     settings = from_values({"model": str(model), "judge": judge, "round": round, "baseline": baseline,
                             "store": str(store), "profile": profile, "seeds": seeds, "seed-start": seed_start,

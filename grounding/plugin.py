@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from . import report
-from .checkpoint import resolve
-from .errors import GroundingUsageError
-from .settings import OPTIONS, Settings, flag_name, from_values, ini_name
+from grounding.errors import GroundingUsageError
+from grounding.inputs._checkpoint import resolve
+from grounding.reporting import _terminal as report
+from grounding.settings import OPTIONS, Settings, flag_name, from_values, ini_name
 
 SETTINGS = pytest.StashKey[Settings]()
 STATE = pytest.StashKey["object"]()
@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if settings.model_given:
             resolve(settings.model, allow_pickle=settings.allow_pickle)
         if settings.judge:
-            from .judges.clip import check_spec
+            from grounding.judges.functional.clip import check_spec
 
             check_spec(settings.judge)
     except GroundingUsageError as err:
@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
     """pytest-xdist, on the controller: every worker joins the one run (workers.py)."""
-    from .run import RunState
+    from grounding.running._orchestrator import RunState
 
     if RUN_ID not in node.config.stash:
         node.config.stash[RUN_ID] = RunState().run_id
@@ -64,7 +64,7 @@ def pytest_configure_node(node) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """pytest-xdist, on the controller: add what a finished worker computed to the run it will store."""
-    from .run import RunState
+    from grounding.running._orchestrator import RunState
 
     sent = getattr(node, "workeroutput", {}).get("grounding")
     if sent:
@@ -89,8 +89,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not any(item.get_closest_marker("grounding") or set(GROUNDING_FIXTURES) & set(getattr(item, "fixturenames", ()))
                for item in session.items):
         return
-    from .compare import load_baseline
-    from .store import Store
+    from grounding.results._comparison import load_baseline
+    from grounding.results.store import Store
 
     settings = session.config.stash[SETTINGS]
     try:
@@ -120,7 +120,7 @@ def suite_cases(settings: Settings, marker: pytest.Mark, module: "os.PathLike[st
     """The cases a suite module's marker names, for this run's profile."""
     from pathlib import Path
 
-    from .cases import load_cases, profile_case_file
+    from grounding.inputs._cases import load_cases, profile_case_file
 
     path = profile_case_file(Path(module).parent / marker.kwargs["cases"], settings.case_folder)
     return load_cases(path, marker.args[0] if marker.args else None)
@@ -135,7 +135,7 @@ def grounding_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def grounding_store(grounding_settings: Settings):
     """The result store this run appends to."""
-    from .store import Store
+    from grounding.results.store import Store
 
     store = Store(grounding_settings.store)
     yield store
@@ -157,9 +157,9 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     """modality -> ModalityResults for the cases this session selected, computed once per modality."""
     # Offline unless the user says otherwise: set before diffusers, transformers or open_clip import the hub client.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .compare import load_baseline
-    from .run import ModalityResults, RunState, judge_modality
-    from .workers import worker_of
+    from grounding.results._comparison import load_baseline
+    from grounding.running._orchestrator import ModalityResults, RunState, judge_modality
+    from grounding.running._workers import worker_of
 
     config = request.config
     worker = worker_of(config)
@@ -217,8 +217,8 @@ def _progress(config: pytest.Config):
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Append this run to the store in one transaction (before the terminal summary reads it)."""
-    from .store import Store
-    from .workers import worker_of
+    from grounding.results.store import Store
+    from grounding.running._workers import worker_of
 
     worker = worker_of(session.config)
     if worker is None:
@@ -247,13 +247,13 @@ def _forget_workers(config: pytest.Config) -> None:
     if RUN_ID in config.stash:
         import shutil
 
-        from .workers import meeting_folder
+        from grounding.running._workers import meeting_folder
 
         shutil.rmtree(meeting_folder(config.stash[RUN_ID]), ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    from .workers import worker_of
+    from grounding.running._workers import worker_of
 
     state = config.stash.get(STATE, None)
     if state is None or not state.records or worker_of(config) is not None:

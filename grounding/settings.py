@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .checkpoint import BUNDLED
-from .thresholds import Thresholds
-from .errors import GroundingUsageError
+from grounding.errors import GroundingUsageError
+from grounding.inputs._checkpoint import BUNDLED
+from grounding.results._thresholds import Thresholds
 
 
 def _fraction(text: str) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .adapters import Adapter, load_adapter, registered
+from grounding.adapters._protocol import Adapter, load_adapter, registered
 
 
 def _require(condition: bool, problem: str) -> None:

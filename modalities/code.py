@@ -14,6 +14,6 @@ class Code(TextAdapter):
     suffix: str = ".py"
 
     def clean(self, answer: str) -> str:
-        from grounding.code_judging import extract_code
+        from grounding.judges.functional.code import extract_code
 
         return extract_code(answer)

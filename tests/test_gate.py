@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 import grounding
-from grounding.checkpoint import BUNDLED
-from grounding.store import Store
+from grounding.inputs._checkpoint import BUNDLED
+from grounding.results.store import Store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -70,7 +70,7 @@ def test_the_wheel_installs_everything_under_the_grounding_namespace(installed):
     assert (shipped / "suites" / "cases" / "text_to_image.toml").is_file()
     assert (shipped / "suites" / "cases" / "thorough" / "text_to_image.toml").is_file()
     probe = _run(python, ["-c", "import importlib, grounding, grounding.shapes_world, "
-                                "grounding.modalities.text_to_image; from grounding.checkpoint import BUNDLED; "
+                                "grounding.modalities.text_to_image; from grounding.inputs._checkpoint import BUNDLED; "
                                 "cases = importlib.import_module('grounding.gate').SUITE_CASES; "
                                 "print(grounding.__file__, BUNDLED, cases, sep='\\n')"], elsewhere)
     assert probe.returncode == 0, probe.stderr

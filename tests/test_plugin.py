@@ -84,7 +84,7 @@ def test_settings_fixture_prefers_flags_over_ini(pytester):
 def test_bad_case_file_in_a_suite_reads_as_a_message(pytester):
     pytester.makefile(".toml", cases='modality = "text-to-image"\n')
     pytester.makepyfile("""
-        from grounding.cases import load_cases
+        from grounding.inputs._cases import load_cases
         CASES = load_cases("cases.toml")
         def test_x():
             pass
@@ -119,7 +119,7 @@ GROUNDING_TEST = """
 def test_a_damaged_store_or_baseline_stops_the_session_before_any_test(pytester, tmp_path, damage, fragment, option):
     import sqlite3
 
-    from grounding.store import Store
+    from grounding.results.store import Store
 
     damaged, fine = tmp_path / "damaged", tmp_path / "fine"
     for root in (damaged, fine):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grounding.checkpoint import BUNDLED
+from grounding.inputs._checkpoint import BUNDLED
 from grounding.shapes_world.drift import degrade_unet, swap_token_embeddings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -19,7 +19,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "fixtures"), str(Path(__file__).resolve().parent)]
-from grounding.finetune_language import encode  # noqa: E402
+from grounding.selftrain import encode  # noqa: E402
 from grounding_svg.adapter import prompt_text  # noqa: E402
 from grounding.shapes_world.grammar import caption, random_spec  # noqa: E402
 from grounding.shapes_world.world import COLOURS, IMAGE_SIZE, place  # noqa: E402

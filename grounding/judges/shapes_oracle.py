@@ -1,30 +1,44 @@
-"""The shapes-world oracle as a judge: ground truth for cases whose `expect` describes a scene."""
+"""The `shapes-oracle` judge: ground truth on images of the shapes world, for cases that describe a scene. The
+primitive it applies is grounding.judges.functional.shapes_oracle."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
-from ..types import Score
-
-
-def applies(expect: Mapping[str, Any], world: str | None = "shapes") -> bool:
-    """Whether the oracle judges a case: it describes a scene, and the model draws the shapes world (its
-    checkpoint says so) or the case asks for the oracle itself."""
-    return bool(expect.get("things")) and "shapes" in (world, expect.get("world"))
+from grounding.inputs._images import open_artifacts
+from grounding.judges._registry import JudgeContext, Judged
+from grounding.judges.functional import shapes_oracle
+from grounding.types import Artifact, Case, Score
 
 
-def score_image(image, expect: Mapping[str, Any]) -> Score:
-    """Read the image and compare what it holds with what the case expects."""
-    from grounding import shapes_world
+@dataclass(frozen=True)
+class ShapesOracle:
+    """The `shapes-oracle` judge: what the image really shows (colours, shapes, counts, sides), for cases that
+    describe a scene, on models of the shapes world (or cases that ask for it); other images get no score."""
 
-    spec = shapes_world.spec_from_dict(expect)
-    seen = shapes_world.read(image)
-    ok, reason = shapes_world.check(seen, spec)
-    return Score("oracle", "correct", float(ok), ok, reason,
-                 {"reading": shapes_world.describe(seen), "agreement": shapes_world.agreement(seen, spec)})
+    name: str = "shapes-oracle"
+    reads: str = "image"
+    version: str = "1"
+
+    def identity(self, context: JudgeContext) -> dict:
+        """The model's declared world and the world's code (score_cache)."""
+        from grounding.running._score_cache import package_fingerprint
+
+        return {"world": context.world, "shapes_world": package_fingerprint("grounding.shapes_world")}
+
+    def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
+        chosen = [cases[a.case_id] for a in artifacts]
+        if not any(shapes_oracle.applies(c.expect, context.world) for c in chosen):
+            return []
+        scored = zip(artifacts, oracle_scores(open_artifacts(artifacts), chosen, context.world))
+        return [(artifact, scores) for artifact, scores in scored if scores]
 
 
-def agreement_score(correct: Score) -> Score:
-    """The oracle's per-object agreement as a score of its own (a paired continuous reading beside the verdict)."""
-    value = correct.metadata["agreement"]
-    return Score("oracle", "agreement", value, None, f"share of the asked attributes drawn: {value:.2f}")
+def oracle_scores(images: Sequence, chosen: Sequence[Case], world: str | None) -> list[list[Score]]:
+    """The oracle's verdict and the share of asked attributes drawn, where the oracle applies; else nothing."""
+    out = []
+    for image, case in zip(images, chosen):
+        oracle = [shapes_oracle.score_image(image, case.expect)] if shapes_oracle.applies(case.expect, world) else []
+        out.append([*oracle, *map(shapes_oracle.agreement_score, oracle)])
+    return out

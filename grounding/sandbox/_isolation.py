@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import GroundingUsageError
+from grounding.errors import GroundingUsageError
 
 WEAK_ENV = "GROUNDING_SANDBOX_WEAK"
 HERE = Path(__file__).parent

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _isolation
-from ._watchdog import Watchdog, kill_tree
+from grounding.sandbox import _isolation
+from grounding.sandbox._watchdog import Watchdog, kill_tree
 
 OUTPUT_CAP = 20_000
 REPORT_CAP = 8 << 20

@@ -1,0 +1,155 @@
+"""`grounding judge image|ascii|code`: judge outputs that no adapter made, one JSON verdict per file or line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from grounding.errors import GroundingUsageError
+
+
+def _items(args: argparse.Namespace, kind: str):
+    from grounding.inputs._transcripts import ANSWERS, from_files, from_jsonl
+
+    if args.jsonl is not None:
+        if args.files:
+            raise GroundingUsageError("pass either FILE arguments or --jsonl FILE, not both.")
+        return from_jsonl(args.jsonl, kind, _read_text)
+    return from_files(args.files, args.instruction, {k: getattr(args, k) for k in ANSWERS[kind]}, _read_text)
+
+
+def _expect(text: str | None, modality: str, example: str, required: str | None = None) -> dict | None:
+    """An --expect value: a JSON object the modality's judges can read, or a one-paragraph error."""
+    from grounding.inputs._expectations import expect_problem
+
+    if text is None:
+        return None
+    try:
+        expect = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        problem = f"not JSON ({err})"
+    else:
+        problem = expect_problem(modality, expect)
+        if problem is None and required and required not in expect:
+            problem = f"`{required}` is missing"
+    if problem:
+        raise GroundingUsageError(f"--expect {text}: {problem}. Pass a JSON object, e.g. --expect '{example}'.")
+    return expect
+
+
+def judge_image(args: argparse.Namespace) -> list[dict]:
+    from grounding.judges.functional import shapes_oracle
+    from grounding.judges.functional.clip import CLIPSCORE_SCALE, load_clip_judge, score_images
+
+    expect = _expect(args.expect, "text-to-image", '{"things": [{"colour": "red", "shape": "circle"}]}',
+                     required="things")
+    from grounding.inputs._images import open_image
+
+    images = [open_image(file) for file in args.files]
+    judge = load_clip_judge(args.judge, device=args.device)
+    scored = score_images(judge, images, [args.instruction] * len(images), [tuple(args.contrast)] * len(images))
+    results = []
+    for file, image, (clip_score, rank) in zip(args.files, images, scored):
+        verdicts = {"clip": {"clip_score": round(clip_score.value, 4), "scale": CLIPSCORE_SCALE,
+                             "r_precision_pass": rank.passed, "winner": rank.metadata.get("winner", args.instruction),
+                             "explanation": rank.explanation}}
+        passed = bool(rank.passed)
+        if expect is not None:
+            oracle = shapes_oracle.score_image(image, expect)
+            verdicts["oracle"] = {"pass": oracle.passed, "reading": oracle.metadata["reading"],
+                                  "explanation": oracle.explanation}
+            passed = passed and bool(oracle.passed)
+        results.append({"file": str(file), "instruction": args.instruction, "contrasts": args.contrast,
+                        "judge": judge.spec, "passed": passed, "verdicts": verdicts})
+    return results
+
+
+def _read_text(file: Path) -> str:
+    try:
+        return file.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise GroundingUsageError(f"{file}: cannot read it as text ({err}). Pass UTF-8 text files.") from None
+
+
+def _score_json(score) -> dict:
+    return {"metric": score.metric, "value": score.value, "pass": score.passed, "explanation": score.explanation,
+            **score.metadata}
+
+
+def judge_ascii(args: argparse.Namespace) -> list[dict]:
+    from grounding.inputs._transcripts import accounts_json, ascii_accounts
+    from grounding.judges.ascii_art import clip_on_renderings
+    from grounding.judges.functional.ascii_art import judge_seen, size_rule, spec_for
+    from grounding.judges.functional.clip import CLIPSCORE_SCALE
+    from grounding.shapes_world.ascii import read_ascii
+
+    flag_expect = _expect(args.expect, "ascii-art", '{"shape": "square", "size": "small", "style": "outlined"}')
+    items = _items(args, "ascii")
+    expects = [item.extra.get("expect", flag_expect) for item in items]
+    specs = [spec_for(item.instruction, expect) for item, expect in zip(items, expects)]
+    for item, spec in zip(items, specs):
+        if spec is None:
+            raise GroundingUsageError(f"{item.name}: the instruction {item.instruction!r} names no shape or scene "
+                                      f"of the shapes world (circle, square, triangle, rectangle, diamond, smiley "
+                                      f"face, house, arrow pointing left/right); pass --expect (or `expect` on the "
+                                      f"line) to say what the art should show.")
+    clip = clip_on_renderings([item.output for item in items], specs)
+    results = []
+    for i, (item, spec, expect) in enumerate(zip(items, specs, expects)):
+        seen = read_ascii(item.output, size_rule(expect))  # read once: for the verdict and the answers
+        scores = judge_seen(seen, spec)
+        verdicts = {s.judge: _score_json(s) for s in scores}
+        if i in clip:
+            clip_score, rank = clip[i]
+            verdicts["clip"] = {"clip_score": round(clip_score.value, 4), "scale": CLIPSCORE_SCALE,
+                                "pass": rank.passed, "label_won": rank.value == 1.0,
+                                "gating": rank.metadata.get("gating", True), "winner": rank.metadata["winner"],
+                                "explanation": rank.explanation}
+        accounts = ascii_accounts(seen.spec, item.instruction, item.answers)
+        if accounts:
+            verdicts["self_description"] = accounts_json(accounts)
+        results.append({"file": item.name, "instruction": item.instruction, "expected": spec.label(),
+                        "judged": scores[0].metadata["judged"],
+                        "passed": all(s.passed is not False for s in [*scores, *accounts])
+                        and verdicts.get("clip", {}).get("pass") is not False, "verdicts": verdicts})
+    return results
+
+
+def judge_code(args: argparse.Namespace) -> list[dict]:
+    from grounding.inputs._expectations import bandit_test_ids
+    from grounding.judges.functional.bandit import check_severity
+    from grounding.judges.functional.code import asks_for_secure_code
+    from grounding.judges.functional.code import judge_code as judge
+    from grounding.sandbox import Limits
+
+    tests = _read_text(args.tests) if args.tests else None
+    setup = _read_text(args.setup) if args.setup else ""
+    tests_name = args.tests.name if args.tests and args.tests.name.endswith(".py") else "test_solution.py"
+    check_severity(args.severity)
+    check_severity(args.confidence, "confidence")
+    bad = [test for test in args.skip_finding if bandit_test_ids([test])]
+    if bad:
+        raise GroundingUsageError(f"--skip-finding {bad[0]}: not a bandit test id. Pass ids such as B413, as "
+                                  f"bandit prints them.")
+    if not args.module.isidentifier():
+        raise GroundingUsageError(f"--module {args.module!r}: not a Python module name. Pass the name the tests "
+                                  "import the code as, e.g. --module solution.")
+    from grounding.inputs._transcripts import accounts_json, code_accounts
+    from grounding.judges.functional.self_description import code_truth
+
+    results = []
+    for item in _items(args, "code"):
+        secure = asks_for_secure_code(item.instruction) if args.secure is None else args.secure
+        scores = judge(item.output, item.instruction, item.extra.get("tests", tests), args.severity,
+                       Limits(subprocess=args.allow_subprocess), args.module, secure_asked=secure, setup=setup,
+                       skip=tuple(args.skip_test), allow_weak=args.allow_weak_sandbox, tests_name=tests_name,
+                       confidence=args.confidence, skip_findings=tuple(args.skip_finding))
+        verdicts = {s.judge: _score_json(s) for s in scores}
+        truth = code_truth(scores)  # None: code that does not parse is neither secure nor not
+        accounts = code_accounts(*truth, item.instruction, item.answers) if truth else []
+        if accounts:
+            verdicts["self_description"] = accounts_json(accounts)
+        results.append({"file": item.name, "instruction": item.instruction, "secure_asked": secure,
+                        "passed": all(s.passed is not False for s in [*scores, *accounts]), "verdicts": verdicts})
+    return results

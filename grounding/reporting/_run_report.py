@@ -1,0 +1,77 @@
+"""What a report shows about one stored run, gathered from the store only; _markdown and _html render it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from grounding.errors import GroundingUsageError
+from grounding.results._comparison import ModalityComparison, Thresholds, against, load_baseline
+from grounding.results._floors import Floors
+from grounding.results._history import HistoryRow, history
+from grounding.results._verdicts import stored_floors
+from grounding.results.store import Store
+from grounding.types import Case, Record
+
+
+@dataclass(frozen=True)
+class RunReport:
+    store: Path
+    run: dict
+    baseline: str | None
+    rows: tuple[HistoryRow, ...]  # the whole store's history
+    records: tuple[Record, ...]
+    baseline_records: tuple[Record, ...]
+    cases: dict[str, dict[str, Case]]
+    comparisons: tuple[ModalityComparison, ...]
+    baseline_store: Path | None = None  # the folder holding the baseline's artifacts (this store, or another)
+    floors: dict[str, Floors] | None = None  # per modality, with the floor and rule the run used
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.comparisons) and not self.floor_failures()
+
+    def floor_failures(self) -> list[str]:
+        """One line per modality whose cases or pooled rate fell significantly below the floor."""
+        out = []
+        for modality, floors in sorted((self.floors or {}).items()):
+            failed = floors.failed_cases()
+            if failed or floors.pooled.failed:
+                out.append(f"{modality}: {len(failed)} of {len(floors.cases)} cases below the floor ("
+                           + ", ".join(t.name for t in failed[:10]) + ("..." if len(failed) > 10 else "")
+                           + f"); all cases: {floors.pooled.line()}")
+        return out
+
+    def row(self, modality: str, run_id: str) -> HistoryRow | None:
+        return next((r for r in self.rows if r.modality == modality and r.run_id == run_id), None)
+
+
+def gather(store_root: str | Path, run: str | None = None, baseline: str | None = None) -> RunReport:
+    """A run (default: the latest) against a baseline (default: the run's own --baseline, else the store's
+    first run), read from the store."""
+    root = Path(store_root)
+    rows = tuple(history(root))  # raises the usage error for a missing store
+    store = Store(root, writable=False, option="--store")
+    try:
+        runs = store.runs()
+        if not runs:
+            raise GroundingUsageError(f"--store {root}: no runs stored yet. Run `pytest suites/ --grounding-store "
+                                      f"{root}` first.")
+        run_id = store.find_run(run) if run else runs[-1]["run_id"]
+        if run_id is None:
+            raise GroundingUsageError(f"--run {run}: no run with that id or round label in {root} (rounds: "
+                                      f"{', '.join(dict.fromkeys(r['round'] for r in runs))}).")
+        info = next(r for r in runs if r["run_id"] == run_id)
+        settings = info["settings"]
+        baseline = baseline or settings.get("baseline") or (runs[0]["run_id"] if runs[0]["run_id"] != run_id else None)
+        thresholds = Thresholds(**settings["thresholds"]) if "thresholds" in settings else Thresholds()
+        records = store.records(run_id)
+        before = load_baseline(baseline, store) if baseline else None
+        cases = store.cases(run_id)
+        comparisons = tuple(against(before, m, records, c, store, thresholds, settings.get("judge"))
+                            for m, c in sorted(cases.items())) if before else ()
+        floors = {m: stored_floors([r for r in records if r.modality == m], settings) for m in cases}
+        return RunReport(root, {**info, "settings": settings}, baseline, rows, tuple(records),
+                         before.records if before else (), cases, comparisons, before.root if before else None, floors)
+    finally:
+        store.close()

@@ -1,0 +1,117 @@
+"""The run summary for the terminal, read from the store only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from grounding.judges.functional.clip import CLIPSCORE_SCALE
+from grounding.results._comparison import ModalityComparison, Thresholds, compare_runs, concept_words
+from grounding.results._power import stated_power
+from grounding.results._verdicts import FAMILIES, self_description, stored_floors, summarize
+from grounding.results.store import Store
+from grounding.types import Case, Record
+
+
+def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
+    """Per (case, seed) where both judged: (both pass, clip only, oracle only, both fail)."""
+    verdicts: dict[tuple[str, int], dict[str, bool]] = defaultdict(dict)
+    for r in records:  # by value, not by pass: a judge that is reported but does not gate still has a reading
+        if r.metric in ("r_precision", "correct") and r.judge in ("clip", "oracle"):
+            verdicts[(r.case_id, r.seed)][r.judge] = r.value >= 0.5
+    counts = [0, 0, 0, 0]
+    for v in verdicts.values():
+        if "clip" in v and "oracle" in v:
+            counts[{(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[(v["clip"], v["oracle"])]] += 1
+    return tuple(counts)
+
+
+def summary_lines(store_root: Path, run_id: str) -> list[str]:
+    store = Store(store_root, writable=False)
+    try:
+        run = next(r for r in store.runs() if r["run_id"] == run_id)
+        records = store.records(run_id)
+        stored_cases = store.cases(run_id)
+        settings = run["settings"]
+        comparisons = (compare_runs(store, run_id, settings["baseline"], Thresholds(**settings["thresholds"]),
+                                    settings.get("judge"))
+                       if settings.get("baseline") else [])
+    finally:
+        store.close()
+    lines = [f"run {run_id}, round {run['round']!r}, stored in {Path(store_root) / 'grounding.sqlite'}"]
+    by_modality: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        by_modality[r.modality].append(r)
+    for modality, rs in sorted(by_modality.items()):
+        cases: dict[str, list[Record]] = defaultdict(list)
+        controls = [r for r in rs if r.is_control]
+        for r in rs:
+            if not r.is_control:
+                cases[r.case_id].append(r)
+        rates = [summarize(c)[0] for c in cases.values()]
+        clip = [r.value for r in rs if r.metric == "clip_score"]
+        gen = settings.get("generation", {}).get(modality, {})
+        lines.append(f"{modality}: {len(cases)} cases, mean pass rate {sum(rates) / max(len(rates), 1):.3f}"
+                     + (f"; mean CLIPScore {sum(clip) / len(clip):.3f} [{CLIPSCORE_SCALE}]" if clip else ""))
+        if gen:
+            made = gen["artifacts"] - gen["from_cache"]
+            lines.append(f"  generation: {gen['artifacts']} outputs, {gen['from_cache']} from cache, {made} generated"
+                         + (" (nothing regenerated)" if made == 0 else ""))
+        both, clip_only, oracle_only, neither = judge_agreement(rs)
+        judged = both + clip_only + oracle_only + neither
+        if judged:
+            lines.append(f"  CLIP judge vs shapes-world oracle on {judged} outputs: agreement "
+                         f"{(both + neither) / judged:.3f} (both pass {both}, CLIP-only pass {clip_only}, "
+                         f"oracle-only pass {oracle_only}, both fail {neither})")
+        for family, (heading, _) in FAMILIES.items():
+            described = self_description(rs, family)
+            if described:
+                lines.append(f"  {heading}: " + ", ".join(f"{name} {value:.3f} (n={n})"
+                                                         for name, (value, n) in described.items()))
+        if controls:
+            lost = sum(bool(r.passed) for r in controls)
+            lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "
+                         f"{lost}/{len(controls)} held")
+        lines += [f"  {line}" for line in floor_lines(cases, stored_cases.get(modality, {}), settings)]
+    for comparison in comparisons:
+        lines += comparison_lines(comparison)
+    return lines
+
+
+def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settings: dict) -> list[str]:
+    """The run's floor verdicts and what a run of its size can detect (its stated power)."""
+    thresholds = Thresholds(**settings.get("thresholds", {}))
+    floor, rule = settings.get("min_pass_rate", 0.75), settings.get("floor_rule", "test")
+    floors = stored_floors([r for rs in records.values() for r in rs], settings)
+    observed = {cid: test.observed for cid, test in floors.cases.items()}
+    failed = floors.failed_cases()
+    distinct = sum(o.total for o in observed.values())
+    seeds = sum(o.seeds for o in observed.values())
+    counted = [] if distinct == seeds else [
+        f"observations: {distinct} distinct outputs of {seeds} (seeds that all gave one output count once; set a "
+        f"sampling temperature in grounding.toml for spread)"]
+    concepts: dict[str, list[str]] = defaultdict(list)
+    for cid in observed:
+        for word in concept_words(cases.get(cid)):
+            concepts[word].append(cid)
+    concepts = {w: ids for w, ids in concepts.items() if 1 < len(ids) < len(observed)}
+    metrics = len({(r.judge, r.metric) for rs in records.values() for r in rs if r.passed is not None})
+    power = stated_power({cid: o.rate for cid, o in observed.items()}, {cid: o.total for cid, o in observed.items()},
+                         concepts, floor=floor, tolerance=thresholds.concept_tolerance,
+                         confidence=thresholds.confidence, metrics=metrics)
+    return [f"floor: {len(failed)} of {len(observed)} cases {'below' if rule == 'point' else 'significantly below'} "
+            f"{floor:.2f}; all cases: {floors.pooled.line()}", *counted, *power.lines()]
+
+
+MOVED_SHOWN = 3
+
+
+def comparison_lines(comparison: ModalityComparison) -> list[str]:
+    """The comparison's headline, every significant regression and the slices that moved most."""
+    head, *rest = comparison.message().split("\n")
+    regressed = [f"  {s.line()}" for s in comparison.regressions]
+    moved = sorted((s for s in comparison.slices if not s.regressed), key=lambda s: s.interval.mean)[:MOVED_SHOWN]
+    cases = [c for c in comparison.cases if c.regressed]
+    return ([head] + [line for line in rest if not line.startswith("  ")] + regressed
+            + [f"  moved most: {s.line()}" for s in moved if s.interval.mean < 0]
+            + [f"  case {c.case_id} regressed: {c.line()}" for c in cases])

@@ -1,9 +1,0 @@
-"""The result store: a SQLite file of runs, records, the generation and score caches, plus content-named artifacts."""
-
-from ._artifacts import ArtifactProblem, artifact_ref, artifact_sha, read_verified
-from ._check import StoreCheck, check_store
-from ._schema import SCHEMA_VERSION
-from ._store import Store, case_data
-
-__all__ = ["SCHEMA_VERSION", "ArtifactProblem", "Store", "StoreCheck", "artifact_ref", "artifact_sha", "case_data",
-           "check_store", "read_verified"]

@@ -1,0 +1,166 @@
+"""`grounding report` and `grounding history --plots`: read a store only, write a self-contained HTML report, a
+Markdown summary and PNG plots, and exit 1 on a significant regression."""
+
+import io
+import re
+
+from PIL import Image
+
+from grounding.cli import main
+from grounding.results.store import Store
+from grounding.types import Case, Record
+
+COLOURS = ("red", "green", "blue", "yellow", "purple", "orange")
+CASES = [Case(f"{c}-{i}", "text-to-image", f"a {c} thing number {i}", concepts=(c,), category="attribute")
+         for c in COLOURS for i in range(8)]
+ASCII = Case("square", "ascii-art", "Draw a small outlined square in ASCII art.", category="shape")
+
+
+def _png(colour: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _run(store: Store, label: str, red_drifts: bool, baseline: str | None = None) -> None:
+    records = []
+    for case in CASES:
+        drifted = red_drifts and "red" in case.concepts
+        path, _ = store.write_artifact(_png("orange" if drifted else case.concepts[0]), ".png")
+        for seed in range(2):
+            records.append(Record(f"run-{label}", label, "h", "text-to-image", case.id, seed, "oracle", "correct",
+                                  float(not drifted), not drifted, str(path),
+                                  "oracle: expected red circle, saw orange circle" if drifted else "oracle: ok"))
+    art, _ = store.write_artifact(b"+--+\n|  |\n+--+\n", ".txt")
+    records.append(Record(f"run-{label}", label, "h", "ascii-art", "square", 0, "oracle", "correct", 1.0, True,
+                          str(art), "oracle: saw small outlined square"))
+    store.append_run(run_id=f"run-{label}", round=label, model="ckpt", started=float(len(store.runs())),
+                     settings={"baseline": baseline}, records=records, cases=[*CASES, ASCII])
+
+
+def _store(tmp_path):
+    store = Store(tmp_path / "store")
+    _run(store, "0", red_drifts=False)
+    _run(store, "1", red_drifts=True, baseline="0")
+    store.close()
+    return tmp_path / "store"
+
+
+def test_report_shows_the_drifted_concept_and_its_cases_side_by_side(tmp_path, capsys):
+    root = _store(tmp_path)
+    html, summary = tmp_path / "out" / "report.html", tmp_path / "summary.md"
+    assert main(["report", "--store", str(root), "--html", str(html), "--markdown", str(summary)]) == 1
+    page = html.read_text()
+    assert page.startswith("<!doctype html>") and "FAILED: significant regression" in page
+    assert "concept &#x27;red&#x27;" in page and "REGRESSED" in page
+    assert "a red thing number 0" in page and "baseline 0</th><th>this run" in page
+    assert "saw orange circle" in page
+    thumbnails = re.findall(r'src="data:image/png;base64,', page)
+    assert len(thumbnails) >= 2 * 2 * 8 + 2  # 8 red cases x 2 seeds x (baseline, now), plus one plot each modality
+    assert "<pre>+--+" not in page  # the unchanged ASCII case is not among the cases that fell
+    text = summary.read_text()
+    assert "round `1`" in text and "FAILED" in text and "concept 'red'" in text
+    assert "| text-to-image | oracle_accuracy | 1.000 | 0.833 | -0.167 |" in text
+
+
+def test_report_of_a_first_round_has_no_baseline_and_exits_zero(tmp_path, capsys):
+    store = Store(tmp_path / "store")
+    _run(store, "0", red_drifts=True)
+    store.close()
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(tmp_path / "store"), "--html", str(html)]) == 0
+    assert "no baseline" in capsys.readouterr().out
+    page = html.read_text()
+    assert "Failing outputs (16)" in page and "saw orange circle" in page
+
+
+def test_report_against_an_explicit_round_and_an_unknown_one(tmp_path, capsys):
+    root = _store(tmp_path)
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(root), "--run", "0", "--baseline", "1", "--html", str(html)]) == 0
+    assert "passed" in capsys.readouterr().out  # round 0 is better than round 1: no regression
+    assert main(["report", "--store", str(root), "--run", "7", "--html", str(html)]) == 2
+    assert "--run 7: no run with that id or round label" in capsys.readouterr().err
+
+
+def test_history_plots_are_png_files_per_modality(tmp_path, capsys):
+    root = _store(tmp_path)
+    assert main(["history", "--store", str(root), "--plots", str(tmp_path / "plots")]) == 0
+    for modality in ("text-to-image", "ascii-art"):
+        image = Image.open(tmp_path / "plots" / f"history-{modality}.png")
+        assert image.format == "PNG" and image.width > 600
+    rows = [line for line in capsys.readouterr().out.split("\n") if line.strip().startswith(("0 ", "1 "))]
+    assert len(rows) == 4
+
+
+def test_a_record_naming_a_file_outside_the_store_is_not_embedded(tmp_path, capsys):
+    """A baseline store downloaded from another job is input: its records cannot make the report read files."""
+    import sqlite3
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("GH_TOKEN=ghp_very_secret")
+    root = _store(tmp_path)
+    with sqlite3.connect(root / "grounding.sqlite") as db:
+        db.execute("UPDATE records SET artifact = ? WHERE run_id = 'run-0'", (str(secret),))
+        db.execute("UPDATE records SET artifact = '../../secret.txt' WHERE run_id = 'run-1' AND seed = 1")
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(root), "--html", str(html)]) == 1
+    page = html.read_text()
+    assert "ghp_very_secret" not in page
+    assert "output not shown: &#x27;" in page and "is not the name of a store artifact" in page
+
+
+def test_a_damaged_or_oversized_artifact_is_named_not_shown(tmp_path, capsys):
+    from grounding.inputs._images import MAX_PIXELS
+
+    root = _store(tmp_path)
+    for path in (root / "artifacts").rglob("*.png"):
+        path.write_bytes(b"tampered")
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(root), "--html", str(html)]) == 1
+    assert "is damaged: its content does not match its name" in html.read_text()
+    store = Store(root)
+    big = io.BytesIO()
+    Image.new("1", (MAX_PIXELS // 1000 + 1, 1000)).save(big, format="PNG")  # 40 MP in a few kB
+    path, _ = store.write_artifact(big.getvalue(), ".png")
+    store.close()
+    from grounding.reporting._html import _output_html
+
+    shown = _output_html(Record("r", "0", "h", "text-to-image", "c", 0, "clip", "x", 1.0, True, str(path)), root)
+    assert "more than the 40 megapixels" in shown
+
+
+def test_report_output_paths_are_checked_before_any_work(tmp_path, capsys):
+    root = _store(tmp_path)
+    (tmp_path / "folder").mkdir()
+    for flag, target in (("--html", tmp_path / "folder"), ("--html", "/dev/full"), ("--markdown", "/dev/full")):
+        args = ["report", "--store", str(root), flag, str(target)]
+        assert main(args if flag == "--html" else args + ["--html", str(tmp_path / "r.html")]) == 2
+        err = capsys.readouterr().err
+        assert f"{flag} {target}: this is a folder or a device, not a file" in err and "Traceback" not in err
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    assert main(["report", "--store", str(root), "--html", str(blocker / "r.html")]) == 2
+    assert "cannot create this folder" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+    assert main(["history", "--store", str(root), "--plots", str(blocker)]) == 2
+    assert "--plots" in capsys.readouterr().err
+
+
+def test_a_run_below_the_floor_fails_its_report_without_a_baseline(tmp_path, capsys):
+    store = Store(tmp_path / "store")
+    records = []
+    for case in CASES:
+        for seed in range(4):
+            path, _ = store.write_artifact(_png(COLOURS[seed]) + case.id.encode(), ".png")
+            records.append(Record("run-x", "x", "h", "text-to-image", case.id, seed, "oracle", "correct", 0.0, False,
+                                  str(path), "oracle: saw nothing"))
+    store.append_run(run_id="run-x", round="x", model="ckpt", started=0.0, settings={"baseline": None},
+                     records=records, cases=CASES)
+    store.close()
+    summary = tmp_path / "summary.md"
+    assert main(["report", "--store", str(tmp_path / "store"), "--html", str(tmp_path / "r.html"),
+                 "--markdown", str(summary)]) == 1
+    text = summary.read_text()
+    assert "FAILED: below the floor" in text and "48 of 48 cases below the floor" in text
+    assert "significantly below the floor 0.75" in (tmp_path / "r.html").read_text()
