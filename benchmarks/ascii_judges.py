@@ -14,7 +14,7 @@ refuse every case asking for another shape (refusal rate; a case asking "rectang
 are checked on the accepted drawings whose size is clear (small: at most 5 rows and 10 columns; large: at
 least 9 rows), with the default thresholds (small up to 6 rows of visual extent, large from 7). The ASCII
 CLIP judge is measured on the drawings of the world's own shapes: does its label outrank the one-word
-contrasts? Its accuracy decides whether it gates (grounding/ascii_judging.py reads the committed number).
+contrasts? Its accuracy decides whether it gates (grounding/judges/ascii_art.py reads the committed number).
 
     python benchmarks/ascii_judges.py            # prints the table README shows
     python benchmarks/ascii_judges.py --write    # also records the CLIP judge's held-out accuracy

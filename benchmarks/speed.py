@@ -10,8 +10,10 @@ Parts (`--parts`, comma-separated):
 - `clip`: the CLIP judge's scoring of images (preprocessing, image and text embeddings, ranks) against raw
   `open_clip` (its own preprocessing and `encode_image`) on the same images at the same batch.
 - `suite`: `pytest suites/test_text_to_image.py` on a fresh store (start-up, model and judge loading, generation,
-  judging, statistics) against the raw pipeline calls for the same 240 prompts, seeds and batch size;
-  `suite-thorough` the same with `--profile thorough` (960 outputs), where the fixed costs weigh less.
+  judging, statistics) against `benchmarks/raw_text_to_image.py` (diffusers alone: start-up, loading,
+  generation) for the same 240 prompts, seeds and batch size, each in a fresh process timed from outside;
+  `suite-thorough` the same with `--profile thorough` (960 outputs). `--pairs N` interleaves N (raw, suite)
+  pairs and reports the median pair, so that the machine's drift between runs falls on both sides.
 - `cache`: `pytest suites/` (all modalities) on a fresh store, the unchanged rerun, and `--collect-only`; peak
   memory of the first run.
 - `scale`: `gate()` on text-to-image at 60, 240 and 960 outputs (60 cases x 1 and 4 seeds, the thorough
@@ -27,6 +29,7 @@ Prints a Markdown table (README's "Speed"): what was timed, the two timings, the
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -160,9 +163,27 @@ def pytest_run(arguments: list[str], cwd: Path, log: Path | None = None) -> tupl
     return elapsed, usage.ru_maxrss // 1024
 
 
-def suite_against_pipeline(device: str | None, profile: str = "default") -> list[tuple[str, float, float, str]]:
-    """The text-to-image suite on a fresh store against the raw pipeline for its prompts and seeds: the default
-    profile's 240 (60 cases x 4 seeds) or the thorough profile's 960 (120 cases x 8 seeds)."""
+def raw_child(folder: Path, prompts: list[str], seeds: list[int], device: str, knobs: dict) -> tuple[float, dict]:
+    """Wall time of benchmarks/raw_text_to_image.py in a fresh process (start-up, imports, loading, generation),
+    and what it printed: its own loading and generation times."""
+    job = {"folder": str(folder), "prompts": prompts, "seeds": seeds, "device": device, "knobs": knobs}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "raw_text_to_image.py")], input=json.dumps(job),
+                          capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"the raw pipeline script failed: {done.stderr[-2000:]}")
+    return elapsed, json.loads(done.stdout)
+
+
+def suite_against_pipeline(device: str | None, profile: str = "default", pairs: int = 1
+                           ) -> list[tuple[str, float, float, str]]:
+    """The text-to-image suite on a fresh store against the raw pipeline for its prompts and seeds (the default
+    profile's 240: 60 cases x 4 seeds, or the thorough profile's 960: 120 cases x 8 seeds), each in a fresh process
+    timed from outside. `pairs` > 1 interleaves raw, suite, raw, suite, ... so that drift of the machine's speed
+    falls on both sides of each pair; the row gives the median pair's ratio and every pair's."""
+    from statistics import median
+
     from grounding.inputs import load_cases
     from grounding.running import sample_seed
     from grounding.settings import PROFILES
@@ -172,20 +193,33 @@ def suite_against_pipeline(device: str | None, profile: str = "default") -> list
     seeds = PROFILES[profile].get("seeds", 4)
     jobs = [(c.instruction, sample_seed(c.instruction, seed)) for c in cases for seed in range(seeds)]
     adapter = load_adapter("text-to-image", BUNDLED / "shapes-t2i", device=device)
-    size = adapter.settings["batch_size"]
-    raw_time = timed(lambda: raw_pipeline_calls(adapter, [p for p, _ in jobs], [s for _, s in jobs]), 1)
-    with tempfile.TemporaryDirectory() as folder:
-        log = Path(folder) / "log"
-        suite_time, _ = pytest_run(["suites/test_text_to_image.py", "--grounding-store", folder, "--profile", profile]
-                                   + (["--device", device] if device else []), ROOT, log)
-        closing = re.search(r"text-to-image: \d+ outputs .* generated and judged in ([0-9.]+) s", log.read_text())
-    rows = [(f"text-to-image suite, {profile} profile, fresh store / raw pipeline ({len(jobs)} images, batch {size})",
-             suite_time,
-             raw_time, f"{len(jobs) / suite_time:.1f} vs {len(jobs) / raw_time:.1f} images/s")]
-    if closing:  # the suite's own line: model loading, generation, PNGs, store, judging, without start-up
-        inside = float(closing.group(1))
-        rows.append(("... the suite's generate-and-judge phase (with model and judge loading) / raw pipeline",
-                     inside, raw_time, f"start-up, collection and reporting: {suite_time - inside:.1f} s"))
+    knobs = {k: adapter.settings[k] for k in ("batch_size", "steps", "guidance", "height", "width")}
+    measured = []  # (suite, suite phase or None, raw, raw load + generation)
+    for _ in range(pairs):
+        raw_time, raw_own = raw_child(BUNDLED / "shapes-t2i", [p for p, _ in jobs], [s for _, s in jobs],
+                                      adapter.device, knobs)
+        with tempfile.TemporaryDirectory() as store:
+            log = Path(store) / "log"
+            suite_time, _ = pytest_run(["suites/test_text_to_image.py", "--grounding-store", store, "--profile",
+                                        profile] + (["--device", device] if device else []), ROOT, log)
+            closing = re.search(r"text-to-image: \d+ outputs .* generated and judged in ([0-9.]+) s",
+                                log.read_text())
+        measured.append((suite_time, float(closing.group(1)) if closing else None, raw_time,
+                         raw_own["load_s"] + raw_own["generate_s"]))
+        print(f"  pair {len(measured)}: suite {suite_time:.1f} s, raw {raw_time:.1f} s", file=sys.stderr)
+    ratios = sorted(m[0] / m[2] for m in measured)
+    middle = min(measured, key=lambda m: abs(m[0] / m[2] - median(ratios)))
+    each = ", ".join(f"{r:.2f}" for r in ratios)
+    what = (f"text-to-image suite, {profile} profile, fresh store / raw pipeline script, each a fresh process "
+            f"({len(jobs)} images, batch {knobs['batch_size']})")
+    rows = [(what + (f", median of {pairs} interleaved pairs" if pairs > 1 else ""), middle[0], middle[2],
+             f"{len(jobs) / middle[0]:.1f} vs {len(jobs) / middle[2]:.1f} images/s"
+             + (f"; every pair: {each}" if pairs > 1 else ""))]
+    if middle[1] is not None:  # the suite's own line: model and judge loading, generation, PNGs, store, judging
+        rows.append(("... the suite's generate-and-judge phase (model and judge loading included) / the raw "
+                     "script's loading and generation", middle[1], middle[3],
+                     f"start-up, collection and reporting: {middle[0] - middle[1]:.1f} s against "
+                     f"{middle[2] - middle[3]:.1f} s"))
     return rows
 
 
@@ -233,6 +267,8 @@ def main() -> int:
     parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
     parser.add_argument("--images", type=int, default=None, help="images per timing (default: 256; sd15: 64)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the best is kept (default 3)")
+    parser.add_argument("--pairs", type=int, default=1, help="suite parts: interleaved (raw, suite) pairs; the "
+                                                            "median pair is shown (default 1)")
     args = parser.parse_args()
     rows: list[tuple[str, float, float, str]] = []
     parts = args.parts.split(",")
@@ -247,9 +283,9 @@ def main() -> int:
     if "clip" in parts:
         rows += clip_against_open_clip(args.device, args.images or 256, args.repeats)
     if "suite" in parts:
-        rows += suite_against_pipeline(args.device)
+        rows += suite_against_pipeline(args.device, pairs=args.pairs)
     if "suite-thorough" in parts:
-        rows += suite_against_pipeline(args.device, "thorough")
+        rows += suite_against_pipeline(args.device, "thorough", pairs=args.pairs)
     if "cache" in parts:
         rows += cached_rerun()
     if "scale" in parts:

@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
-    """pytest-xdist, on the controller: every worker joins the one run (workers.py)."""
+    """pytest-xdist, on the controller: every worker joins the one run (running/_workers.py)."""
     from grounding.running._orchestrator import RunState
 
     if RUN_ID not in node.config.stash:

@@ -10,8 +10,8 @@ core module names it. Register a judge in your package's pyproject.toml:
 and it judges every run of a modality whose adapter writes that kind (`grounding modalities` lists them).
 
 A judge that also has `identity(context) -> dict` (what its scores depend on besides the output and its case:
-weights hashes, settings, library versions) has its scores cached in the store (score_cache.py): an unchanged
-rerun judges nothing again, and `grounding rescore` judges stored outputs without the model.
+weights hashes, settings, library versions) has its scores cached in the store (running/_score_cache.py): an
+unchanged rerun judges nothing again, and `grounding rescore` judges stored outputs without the model.
 """
 
 from __future__ import annotations

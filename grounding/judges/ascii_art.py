@@ -90,7 +90,7 @@ class AsciiArtJudge:
     version: str = "1"
 
     def identity(self, context: JudgeContext) -> dict:
-        """The describing model, the world's code, the ASCII CLIP judge's weights, the text reader (score_cache)."""
+        """The describing model, the world's code, the ASCII CLIP judge's weights, the text reader (the score cache)."""
         from grounding.inputs._checkpoint import content_hash
         from grounding.judges.functional.clip import ASCII_JUDGE
         from grounding.running._score_cache import package_fingerprint

@@ -12,7 +12,7 @@ from PIL import Image
 
 from grounding.inputs._images import open_artifacts
 from grounding.judges._registry import JudgeContext, Judged
-from grounding.judges.functional.clip import ClipJudge, score_images
+from grounding.judges.functional.clip import ClipJudge, score_embedded, score_images
 from grounding.types import Artifact, Case, Score
 
 CONTROL_JUDGE = "clip-control"  # its scores have kind "control"
@@ -29,7 +29,7 @@ class ClipAgreement:
     version: str = "1"
 
     def identity(self, context: JudgeContext) -> dict:
-        """The CLIP weights' content, the device and open_clip's version (score_cache)."""
+        """The CLIP weights' content, the device and open_clip's version (the score cache)."""
         from grounding.adapters._lazy import resolved_device
         from grounding.judges.functional.clip import weights_identity
         from grounding.running._score_cache import package_version
@@ -40,26 +40,33 @@ class ClipAgreement:
 
     def judge(self, artifacts: Sequence[Artifact], cases: Mapping[str, Case], context: JudgeContext) -> Judged:
         from grounding.judges.functional.clip import load_clip_judge
-        from grounding.judges.functional.embeddings import embedder_for, image_embeddings
+        from grounding.judges.functional.embeddings import embedder_for
 
         settings, store = context.settings, context.store
         judge = load_clip_judge(settings.judge, device=settings.device)
         images = open_artifacts(artifacts)
-        judged: Judged = list(zip(artifacts, clip_scores(judge, images, [cases[a.case_id] for a in artifacts])))
-        store.remember_embeddings(embedder_for(self.reads, settings.judge), image_embeddings(judge, artifacts))
+        scores, vectors = clip_scores(judge, images, [cases[a.case_id] for a in artifacts])
+        judged: Judged = list(zip(artifacts, scores))
+        store.remember_embeddings(embedder_for(self.reads, settings.judge),
+                                  {a.sha256: vector for a, vector in zip(artifacts, vectors)})
         controls = [Artifact(name, 0, *store.write_artifact(data, ".png"), False)
                     for name, data in control_images(images[0].size).items()]
-        return judged + [(artifact, [score]) for artifact, score in judge_controls(judge, controls, list(cases.values()))]
+        guarded = judge_controls(judge, controls, list(cases.values()))
+        return judged + [(artifact, [score]) for artifact, score in guarded]
 
 
-def clip_scores(judge: ClipJudge, images: Sequence[Image.Image], chosen: Sequence[Case]) -> list[list[Score]]:
-    """CLIPScore, the rank against the contrasts, and the margin, per image."""
-    clip = []
+def clip_scores(judge: ClipJudge, images: Sequence[Image.Image], chosen: Sequence[Case]
+                ) -> tuple[list[list[Score]], list[list[float]]]:
+    """CLIPScore, the rank against the contrasts and the margin per image; and the image embeddings they were read
+    from, which the distribution comparison (CMMD) keeps, so that the images are embedded once."""
+    clip, vectors = [], []
     for start in range(0, len(images), 256):
         part = slice(start, start + 256)
-        clip += score_images(judge, images[part], [c.instruction for c in chosen[part]],
-                             [c.contrasts for c in chosen[part]])
-    return [[*scores, _margin(scores[1])] for scores in clip]
+        embedded = judge.embed_images(images[part])
+        clip += score_embedded(judge, embedded, [c.instruction for c in chosen[part]],
+                               [c.contrasts for c in chosen[part]])
+        vectors += embedded.cpu().tolist()
+    return [[*scores, _margin(scores[1])] for scores in clip], vectors
 
 
 def _margin(rank: Score) -> Score:
@@ -80,7 +87,8 @@ def control_images(size: tuple[int, int], seed: int = 0) -> dict[str, bytes]:
     return encoded
 
 
-def judge_controls(judge: ClipJudge, controls: Sequence[Artifact], cases: Sequence[Case]) -> list[tuple[Artifact, Score]]:
+def judge_controls(judge: ClipJudge, controls: Sequence[Artifact], cases: Sequence[Case]
+                   ) -> list[tuple[Artifact, Score]]:
     """Each control image against each case: it holds when the instruction does NOT outrank the contrasts."""
     images = [Image.open(c.path).convert("RGB") for c in controls]
     pairs = [(case, control, image) for case in cases for control, image in zip(controls, images)]

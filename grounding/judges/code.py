@@ -71,7 +71,7 @@ class CodeJudge:
     version: str = "1"
 
     def identity(self, context: JudgeContext) -> dict:
-        """The describing model, bandit, the Python and pytest the sandbox runs, its confinement (score_cache)."""
+        """The describing model, bandit, the Python and pytest the sandbox runs, its confinement (the score cache)."""
         import sys
 
         from grounding.running._score_cache import package_version

@@ -22,7 +22,7 @@ class ShapesOracle:
     version: str = "1"
 
     def identity(self, context: JudgeContext) -> dict:
-        """The model's declared world and the world's code (score_cache)."""
+        """The model's declared world and the world's code (the score cache)."""
         from grounding.running._score_cache import package_fingerprint
 
         return {"world": context.world, "shapes_world": package_fingerprint("grounding.shapes_world")}

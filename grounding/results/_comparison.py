@@ -225,7 +225,7 @@ def _slice(name: str, kind: str, pairs: list[tuple[str, float, float]], toleranc
 
 
 def _mde(s: SliceChange, t: Thresholds, family: int) -> float:
-    """The fall this slice detects with 80% power at Holm's strictest level over `family` slices (power.py): from
+    """The fall this slice detects with 80% power at Holm's strictest level over `family` slices (_power.py): from
     the binomial for pass shares; for scores from the baseline's within-case variance, on both sides."""
     from grounding.results._power import fall_mde, score_mde
 

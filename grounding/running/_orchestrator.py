@@ -32,7 +32,7 @@ class RunState:
     worlds: dict[str, str | None] = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        """What an xdist worker sends the controller, which stores the one run (workers.py)."""
+        """What an xdist worker sends the controller, which stores the one run (_workers.py)."""
         from grounding.results.store import case_data
 
         return {"run_id": self.run_id, "started": self.started, "records": [astuple(r) for r in self.records],

@@ -1,6 +1,6 @@
 """The second cache level: a judge's scores for an output, keyed by everything they depend on.
 
-The first level (evaluate.cached_outputs) keeps outputs by weights, adapter settings, prompt and seed. This one
+The first level (_generation.cached_outputs) keeps outputs by weights, adapter settings, prompt and seed. This one
 keeps what a judge said about an output, keyed by the judge's identity (its name, version, the source of the
 package that ships it and what `Judge.identity(context)` adds: weights hashes, settings, library versions),
 the output's content hash and seed, and its case. An unchanged rerun finds every output and every score and

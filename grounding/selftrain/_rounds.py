@@ -4,8 +4,8 @@ the gate run after each round against round 0 and the previous round.
     grounding selftrain --model fixtures/checkpoints --rounds 3 --workdir runs/mad
 
 Each round, every model under --model that the harness can train learns from its own outputs for fresh
-shapes-world instructions (own_outputs.py): the text-to-image pipeline from its images (finetune_diffusion.py),
-the language model from its drawings, its code and its own descriptions of them (finetune_language.py). A
+shapes-world instructions (_own_outputs.py): the text-to-image pipeline from its images (_finetune_diffusion.py),
+the language model from its drawings, its code and its own descriptions of them (_finetune_language.py). A
 `fresh` share of each training set comes from the shapes world instead. The round is saved as
 workdir/round-N (one folder per model and a grounding.toml naming them) and gated. No filter is applied to
 the generations: a judge used as a training filter becomes a training target.

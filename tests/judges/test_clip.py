@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from grounding.errors import GroundingUsageError
-from grounding.judges.functional.clip import BUNDLED_JUDGE, load_clip_judge, parse_spec, score_images
+from grounding.judges.functional.clip import BUNDLED_JUDGE, ClipJudge, load_clip_judge, parse_spec, score_images
 from grounding.shapes_world import COLOURS, SHAPES, Spec, Thing, caption, contrasts, random_spec, render
 
 LABELS = [Thing(c, s) for c in COLOURS for s in SHAPES]
@@ -161,3 +161,44 @@ def test_the_ascii_judge_reads_drawings_by_a_second_hand():
     ranked = score_images(judge, [ascii_image(art) for _, art in drawn], [ascii_caption(s) for s, _ in drawn],
                           [ascii_contrasts(s) for s, _ in drawn])
     assert np.mean([rank.passed for _, rank in ranked]) >= 0.8
+
+
+def test_the_clip_judge_embeds_each_image_once_and_keeps_those_embeddings_for_the_distribution(tmp_path, judge,
+                                                                                              monkeypatch):
+    """The `clip` plugin scores from one embedding pass and stores the same vectors for CMMD: they equal a fresh
+    embedding of each image, and the scores equal score_images' on the images."""
+    from grounding.judges import JudgeContext
+    from grounding.judges.clip import ClipAgreement
+    from grounding.judges.functional.embeddings import embedder_for
+    from grounding.results.store import Store
+    from grounding.settings import from_values
+    from grounding.types import Artifact, Case
+
+    rng, store = random.Random(3), Store(tmp_path / "store")
+    specs = [random_spec(rng) for _ in range(5)]
+    images = [render(spec, rng) for spec in specs]
+    artifacts, cases = [], {}
+    for i, (spec, image) in enumerate(zip(specs, images)):
+        path = tmp_path / f"{i}.png"
+        image.save(path)
+        artifacts.append(Artifact(f"c{i}", 0, path, f"{i:064x}", False))
+        cases[f"c{i}"] = Case(f"c{i}", "text-to-image", caption(spec), tuple(contrasts(spec)))
+    context = JudgeContext(adapter=None, settings=from_values({"device": "cpu"}), store=store, model_hash="m",
+                           world=None)
+    embedded = []
+    original = ClipJudge.embed_images
+    monkeypatch.setattr(ClipJudge, "embed_images", lambda self, images: embedded.append(len(images)) or
+                        original(self, images))
+    judged = ClipAgreement().judge(artifacts, cases, context)
+    monkeypatch.undo()
+    assert sum(embedded) == len(artifacts) + 2 * len(cases)  # each output once, and a blank and a noise per case
+    stored = store.embeddings(embedder_for("image", None), [a.sha256 for a in artifacts])
+    fresh = judge.embed_images([image.convert("RGB") for image in images]).tolist()
+    np.testing.assert_allclose([stored[a.sha256] for a in artifacts], fresh, atol=1e-5)
+    expected = score_images(judge, images, [cases[a.case_id].instruction for a in artifacts],
+                            [cases[a.case_id].contrasts for a in artifacts])
+    for (artifact, scores), (clip_score, rank) in zip(judged, expected):
+        by_metric = {s.metric: s for s in scores}
+        assert by_metric["clip_score"].value == pytest.approx(clip_score.value, abs=1e-5)
+        assert by_metric["r_precision"].passed == rank.passed
+    store.close()

@@ -27,7 +27,7 @@ def test_a_photo_model_is_judged_by_clip_alone(tmp_path):
     cases = {"c": Case("c", "text-to-image", "a red circle", ("a blue square",), expect=SCENE)}
     judge = load_clip_judge(None)
     image, chosen = open_artifacts(artifacts), list(cases.values())
-    clip = clip_scores(judge, image, chosen)[0]
+    clip = clip_scores(judge, image, chosen)[0][0]
     with_world = clip + oracle_scores(image, chosen, "shapes")[0]
     without = clip + oracle_scores(image, chosen, None)[0]
     assert [s.metric for s in with_world if s.judge == "oracle"] == ["correct", "agreement"]

@@ -18,7 +18,7 @@ from grounding.types import Score
 CLIPSCORE_SCALE = "CLIPScore = 2.5*max(cos,0), Hessel et al. 2021"
 NULL_PROMPTS = ("an empty image", "random noise")  # every case's implicit contrasts: an output must beat them
 BUNDLED_JUDGE = BUNDLED / "shapes-clip"
-ASCII_JUDGE = BUNDLED / "shapes-ascii-clip"  # reads ASCII art rendered by ascii_judging.ascii_image
+ASCII_JUDGE = BUNDLED / "shapes-ascii-clip"  # reads ASCII art rendered by functional.ascii_art.ascii_image
 GATING_ACCURACY = 0.95  # a judge gates only while its accuracy on held-out outputs made by others is this high
 
 
@@ -138,11 +138,17 @@ def score_images(judge: ClipJudge, images: Sequence, instructions: Sequence[str]
                  contrasts: Sequence[Sequence[str]]) -> list[tuple[Score, Score]]:
     """For each image: its CLIPScore against its instruction and whether the instruction outranks every contrast,
     the null prompts ("an empty image", "random noise") included."""
+    return score_embedded(judge, judge.embed_images(images), instructions, contrasts)
+
+
+def score_embedded(judge: ClipJudge, image_embeddings: Any, instructions: Sequence[str],
+                   contrasts: Sequence[Sequence[str]]) -> list[tuple[Score, Score]]:
+    """`score_images` on images the judge has embedded already (normalised rows, as `embed_images` returns)."""
     contrasts = [tuple(c) + tuple(n for n in NULL_PROMPTS if n not in c and n != i)
                  for i, c in zip(instructions, contrasts)]
     texts = sorted({t for i, c in zip(instructions, contrasts) for t in (i, *c)})
     index = {t: n for n, t in enumerate(texts)}
-    cos = (judge.embed_images(images) @ judge.embed_texts(texts).T).cpu()
+    cos = (image_embeddings @ judge.embed_texts(texts).T).cpu()
     out = []
     for row, instruction, others in zip(cos, instructions, contrasts):
         own = float(row[index[instruction]])

@@ -1,5 +1,5 @@
-"""Embeddings of outputs for distribution drift: CLIP image embeddings (the run's CLIP judge) for images,
-MiniLM sentence embeddings for text. Stored per artifact hash, so a later comparison reads them from the store."""
+"""Embeddings of outputs for distribution drift: CLIP image embeddings (the run's CLIP judge keeps those it
+scored with) for images, MiniLM sentence embeddings for text. Stored per artifact hash, so a later comparison reads them from the store."""
 
 from __future__ import annotations
 
@@ -14,17 +14,6 @@ def embedder_for(kind: str, judge_spec: str | None) -> str:
     """The embedder outputs of an artifact kind are compared with (both runs must use the same one): the run's
     CLIP judge for images, the sentence encoder for everything else."""
     return f"clip:{judge_spec or 'bundled:shapes-clip'}" if kind == "image" else TEXT_EMBEDDER
-
-
-def image_embeddings(judge, artifacts: Sequence[Artifact]) -> dict[str, list[float]]:
-    from PIL import Image
-
-    out = {}
-    for start in range(0, len(artifacts), 256):
-        part = artifacts[start:start + 256]
-        vectors = judge.embed_images([Image.open(a.path) for a in part]).cpu().tolist()
-        out |= {a.sha256: v for a, v in zip(part, vectors)}
-    return out
 
 
 def text_embeddings(artifacts: Sequence[Artifact]) -> dict[str, list[float]]:

@@ -128,7 +128,7 @@ class Store:
             return None
         return path if _holds(path, str(sha)) else None
 
-    # the score cache (score_cache.py): JSON lists of scores by key; unreadable rows read as absent
+    # the score cache (running/_score_cache.py): JSON lists of scores by key; unreadable rows read as absent
     def cached_scores(self, keys: Sequence[str]) -> dict[str, Any]:
         out = {}
         wanted = list(dict.fromkeys(keys))
