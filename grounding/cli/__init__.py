@@ -20,11 +20,10 @@ bad input.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from grounding.cli._judge import judge_ascii, judge_code, judge_image
+from grounding.cli._judge import judge
 from grounding.cli._models import run_selftrain, show_modalities
 from grounding.cli._parser import build_parser
 from grounding.cli._results import check_store, judge_again, show_history, show_plan, write_report
@@ -32,32 +31,15 @@ from grounding.errors import GroundingUsageError
 
 __all__ = ["main"]
 
+COMMANDS = {"judge": judge, "history": show_history, "report": write_report, "store": check_store,
+            "rescore": judge_again, "plan": show_plan, "modalities": show_modalities, "selftrain": run_selftrain}
+
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser(__doc__).parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before any library imports the hub client
-    commands = {"image": judge_image, "ascii": judge_ascii, "code": judge_code}
     try:
-        if args.command == "history":
-            return show_history(args)
-        if args.command == "report":
-            return write_report(args)
-        if args.command == "selftrain":
-            return run_selftrain(args)
-        if args.command == "store":
-            return check_store(args)
-        if args.command == "plan":
-            return show_plan(args)
-        if args.command == "modalities":
-            return show_modalities(args)
-        if args.command == "rescore":
-            return judge_again(args)
-        results = commands[args.kind](args)
+        return COMMANDS[args.command](args)
     except GroundingUsageError as err:
         print(f"grounding: {err}", file=sys.stderr)
         return 2
-    if getattr(args, "jsonl", None) is not None:
-        print("\n".join(json.dumps(result) for result in results))
-    else:
-        print(json.dumps(results, indent=2))
-    return 0 if all(r["passed"] for r in results) else 1

@@ -153,3 +153,14 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
         results.append({"file": item.name, "instruction": item.instruction, "secure_asked": secure,
                         "passed": all(s.passed is not False for s in [*scores, *accounts]), "verdicts": verdicts})
     return results
+
+
+def judge(args: argparse.Namespace) -> int:
+    """`grounding judge KIND`: the verdicts as JSON (a list, or one object per line for --jsonl); 0 when every item
+    passes, 1 when one fails."""
+    results = {"image": judge_image, "ascii": judge_ascii, "code": judge_code}[args.kind](args)
+    if getattr(args, "jsonl", None) is not None:
+        print("\n".join(json.dumps(result) for result in results))
+    else:
+        print(json.dumps(results, indent=2))
+    return 0 if all(r["passed"] for r in results) else 1

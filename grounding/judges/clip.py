@@ -12,7 +12,7 @@ from PIL import Image
 
 from grounding.inputs._images import open_artifacts
 from grounding.judges._registry import JudgeContext, Judged
-from grounding.judges.functional.clip import ClipJudge, score_embedded, score_images
+from grounding.judges.functional.clip import ClipJudge, score_embedded
 from grounding.types import Artifact, Case, Score
 
 CONTROL_JUDGE = "clip-control"  # its scores have kind "control"
@@ -89,13 +89,15 @@ def control_images(size: tuple[int, int], seed: int = 0) -> dict[str, bytes]:
 
 def judge_controls(judge: ClipJudge, controls: Sequence[Artifact], cases: Sequence[Case]
                    ) -> list[tuple[Artifact, Score]]:
-    """Each control image against each case: it holds when the instruction does NOT outrank the contrasts."""
-    images = [Image.open(c.path).convert("RGB") for c in controls]
-    pairs = [(case, control, image) for case in cases for control, image in zip(controls, images)]
-    scored = score_images(judge, [p[2] for p in pairs], [p[0].instruction for p in pairs],
-                          [p[0].contrasts for p in pairs])
+    """Each control image against each case: it holds when the instruction does NOT outrank the contrasts. Each
+    control image is embedded once, whatever the number of cases."""
+    embedded = judge.embed_images([Image.open(c.path).convert("RGB") for c in controls])
+    pairs = [(case, i) for case in cases for i in range(len(controls))]
+    scored = score_embedded(judge, embedded[[i for _, i in pairs]], [case.instruction for case, _ in pairs],
+                            [case.contrasts for case, _ in pairs])
     out = []
-    for (case, control, _), (_, rank) in zip(pairs, scored):
+    for (case, i), (_, rank) in zip(pairs, scored):
+        control = controls[i]
         name = control.case_id  # the control's name: "blank" or "noise"
         out.append((Artifact(case.id, 0, control.path, control.sha256, False),
                     Score(CONTROL_JUDGE, f"{name}_loses", 1.0 - rank.value, not rank.passed,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Mapping, Sequence
 
-from grounding.results._statistics import clopper_pearson
+from grounding.results._statistics import binomial_cdf, clopper_pearson
 
 RULES = ("test", "point")
 POOLED = "all cases"
@@ -56,11 +56,9 @@ def observations(outcomes: Sequence[tuple[str, bool]]) -> Observations:
 @lru_cache(maxsize=4096)
 def binomial_below(passed: int, total: int, floor: float) -> float:
     """One-sided exact binomial p-value of `passed` or fewer passes out of `total` when the true rate is `floor`."""
-    from scipy.stats import binom
-
     if total == 0:
         return 1.0
-    return float(min(1.0, binom.cdf(passed, total, floor)))
+    return min(1.0, binomial_cdf(passed, total, floor))
 
 
 def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Sequence
 
+from grounding.results._statistics import binomial_cdf
+
 POWER = 0.8
 
 
@@ -40,19 +42,17 @@ class FloorPower:
 
 
 def _critical(n: int, floor: float, level: float) -> int | None:
-    """The largest pass count whose one-sided binomial p-value against `floor` is at most `level`."""
-    from scipy.stats import binom
-
-    k = int(binom.ppf(level, n, floor))
-    while k >= 0 and binom.cdf(k, n, floor) > level:
-        k -= 1
-    return k if k >= 0 else None
+    """The largest pass count whose one-sided binomial p-value against `floor` is at most `level` (bisection: the
+    p-value rises with the count)."""
+    low, high = -1, n  # binomial_cdf(low) <= level < binomial_cdf(high) = 1 (level < 1)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if binomial_cdf(mid, n, floor) <= level else (low, mid)
+    return low if low >= 0 else None
 
 
 def floor_power(observations: int, floor: float, *, confidence: float = 0.95, family: int = 1) -> FloorPower:
     """The floor test's power for one hypothesis of `observations` observations in a family of `family`."""
-    from scipy.stats import binom
-
     level = (1 - confidence) / max(family, 1)
     needed = 1
     while floor < 1 and (1 - floor) ** needed > level:
@@ -60,10 +60,10 @@ def floor_power(observations: int, floor: float, *, confidence: float = 0.95, fa
     k = _critical(observations, floor, level) if observations else None
     if k is None:
         return FloorPower(observations, floor, level, None, needed)
-    low, high = 0.0, floor  # binom.cdf(k, n, r) falls as r rises: bisect for the rate where it is POWER
+    low, high = 0.0, floor  # binomial_cdf(k, n, r) falls as r rises: bisect for the rate where it is POWER
     for _ in range(50):
         mid = (low + high) / 2
-        low, high = (mid, high) if binom.cdf(k, observations, mid) >= POWER else (low, mid)
+        low, high = (mid, high) if binomial_cdf(k, observations, mid) >= POWER else (low, mid)
     return FloorPower(observations, floor, level, low, needed)
 
 

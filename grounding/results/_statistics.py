@@ -180,12 +180,24 @@ def precision_recall(baseline: Sequence, current: Sequence, k: int = 3) -> tuple
 
 @lru_cache(maxsize=4096)
 def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) confidence interval of a binomial proportion."""
-    from scipy.stats import beta
+    """Exact (Clopper-Pearson) confidence interval of a binomial proportion: quantiles of beta distributions,
+    through scipy.special (a third of scipy.stats' import time, which an unchanged rerun would otherwise pay)."""
+    from scipy.special import betaincinv
 
     if trials <= 0:
         return 0.0, 1.0
     alpha = 1 - confidence
-    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
-    high = 1.0 if successes == trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+    low = 0.0 if successes == 0 else float(betaincinv(successes, trials - successes + 1, alpha / 2))
+    high = 1.0 if successes == trials else float(betaincinv(successes + 1, trials - successes, 1 - alpha / 2))
     return low, high
+
+
+def binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p) (scipy.special's bdtr: scipy.stats.binom.cdf without importing scipy.stats)."""
+    from scipy.special import bdtr
+
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    return float(bdtr(k, n, p))

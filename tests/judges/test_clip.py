@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from grounding.errors import GroundingUsageError
 from grounding.judges.functional.clip import BUNDLED_JUDGE, ClipJudge, load_clip_judge, parse_spec, score_images
@@ -191,7 +192,7 @@ def test_the_clip_judge_embeds_each_image_once_and_keeps_those_embeddings_for_th
                         original(self, images))
     judged = ClipAgreement().judge(artifacts, cases, context)
     monkeypatch.undo()
-    assert sum(embedded) == len(artifacts) + 2 * len(cases)  # each output once, and a blank and a noise per case
+    assert sum(embedded) == len(artifacts) + 2  # each output once, and the blank and the noise image once
     stored = store.embeddings(embedder_for("image", None), [a.sha256 for a in artifacts])
     fresh = judge.embed_images([image.convert("RGB") for image in images]).tolist()
     np.testing.assert_allclose([stored[a.sha256] for a in artifacts], fresh, atol=1e-5)
@@ -201,4 +202,10 @@ def test_the_clip_judge_embeds_each_image_once_and_keeps_those_embeddings_for_th
         by_metric = {s.metric: s for s in scores}
         assert by_metric["clip_score"].value == pytest.approx(clip_score.value, abs=1e-5)
         assert by_metric["r_precision"].passed == rank.passed
+    controls = [(artifact, score) for artifact, scores in judged[len(artifacts):] for score in scores]
+    assert len(controls) == 2 * len(cases) and all(score.kind == "control" for _, score in controls)
+    for artifact, score in controls:  # one embedding per control image scores as each case's own pass would
+        case = cases[artifact.case_id]
+        _, rank = score_images(judge, [Image.open(artifact.path)], [case.instruction], [case.contrasts])[0]
+        assert score.value == pytest.approx(1.0 - rank.value) and score.passed == (not rank.passed)
     store.close()
