@@ -1,4 +1,5 @@
-"""`grounding modalities` (what is installed) and `grounding selftrain` (the reference models trained on their own outputs)."""
+"""`grounding modalities` (what is installed) and `grounding selftrain` (the reference models trained on their own
+outputs)."""
 
 from __future__ import annotations
 
