@@ -1,5 +1,6 @@
 """Embeddings of outputs for distribution drift: CLIP image embeddings (the run's CLIP judge keeps those it
-scored with) for images, MiniLM sentence embeddings for text. Stored per artifact hash, so a later comparison reads them from the store."""
+scored with) for images, MiniLM sentence embeddings for text. Stored per artifact hash, so a later comparison
+reads them from the store."""
 
 from __future__ import annotations
 
