@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from grounding.errors import GroundingUsageError
 from grounding.inputs._checkpoint import BUNDLED
+from grounding.inputs._paths import user_path
 from grounding.results._thresholds import Thresholds
 
 
@@ -157,9 +158,9 @@ def from_values(values: dict[str, Any]) -> Settings:
                 f"grounding, for what each option takes."
             ) from None
     return Settings(
-        model=Path(converted["model"]).expanduser() if converted["model"] else BUNDLED,
+        model=user_path(converted["model"]) if converted["model"] else BUNDLED,
         judge=converted["judge"], round=str(converted["round"]), baseline=converted["baseline"],
-        store=Path(converted["store"]).expanduser(), seeds=converted["seeds"],
+        store=user_path(converted["store"]), seeds=converted["seeds"],
         min_pass_rate=converted["min-pass-rate"], tolerance=converted["tolerance"],
         concept_tolerance=converted["concept-tolerance"], clip_tolerance=converted["clip-tolerance"],
         confidence=converted["confidence"], device=converted["device"],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from grounding.errors import GroundingUsageError, shown
+from grounding.inputs._paths import user_path
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
@@ -93,7 +94,7 @@ def _world_of(folder: Path) -> str | None:
 
 def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint, ...]:
     """The checkpoints under a --model path, one per modality, each checked for safe, readable weights."""
-    path = Path(path).expanduser()
+    path = user_path(path)
     if not path.exists():
         raise GroundingUsageError(
             f"--model {path}: no such file or directory. Pass the folder of a diffusers pipeline (it holds "

@@ -18,6 +18,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from grounding.errors import GroundingUsageError
+from grounding.inputs._paths import user_path
 from grounding.results._statistics import (Interval, MMDTest, cmmd, holm, mcnemar_exact, paired_bootstrap,
                                            precision_recall, sign_flip_test, spread)
 from grounding.results._thresholds import Thresholds
@@ -385,7 +386,7 @@ class Baseline:
 
 def load_baseline(ref: str, store: Store) -> Baseline:
     """A run id or round label in this store (its latest run), or another store folder (its latest run)."""
-    other = Path(ref).expanduser()
+    other = user_path(ref)
     source = Store(other, writable=False, option="--baseline") if (other / "grounding.sqlite").is_file() else store
     try:
         run_id = source.find_run(ref) if source is store else (source.runs() or [{}])[-1].get("run_id")

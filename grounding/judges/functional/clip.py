@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from grounding.errors import GroundingUsageError
 from grounding.inputs._checkpoint import BUNDLED
+from grounding.inputs._paths import user_path
 from grounding.types import Score
 
 CLIPSCORE_SCALE = "CLIPScore = 2.5*max(cos,0), Hessel et al. 2021"
@@ -43,7 +44,7 @@ def parse_spec(spec: str | None) -> tuple[str, str | None]:
     """(model_name, pretrained) for open_clip's factory; checks the form without importing torch."""
     if not spec:
         return f"local-dir:{BUNDLED_JUDGE}", None
-    path = Path(spec).expanduser()
+    path = user_path(spec)
     if path.is_dir():
         if not (path / "open_clip_config.json").is_file():
             raise _usage(spec, "this folder has no open_clip_config.json")
@@ -53,7 +54,7 @@ def parse_spec(spec: str | None) -> tuple[str, str | None]:
     arch, sep, pretrained = spec.partition(":")
     if not sep or not arch or not pretrained:
         raise _usage(spec, "not a folder and not of the form ARCH:PRETRAINED")
-    if ("/" in pretrained or pretrained.endswith(".safetensors")) and not Path(pretrained).expanduser().is_file():
+    if ("/" in pretrained or pretrained.endswith(".safetensors")) and not user_path(pretrained).is_file():
         raise _usage(spec, f"weights file {pretrained} does not exist")
     return arch, pretrained
 
@@ -67,7 +68,7 @@ def check_spec(spec: str | None) -> None:
 
     if name not in open_clip.list_models():
         raise _usage(spec, f"open_clip knows no architecture {name!r}")
-    if not Path(pretrained).expanduser().is_file() and pretrained not in open_clip.list_pretrained_tags_by_model(name):
+    if not user_path(pretrained).is_file() and pretrained not in open_clip.list_pretrained_tags_by_model(name):
         raise _usage(spec, f"open_clip knows no pretrained tag {pretrained!r} for {name}")
 
 
@@ -108,10 +109,10 @@ def weights_identity(spec: str | None) -> str:
     name, pretrained = parse_spec(spec)
     if name.startswith("local-dir:"):
         return content_hash(Path(name.removeprefix("local-dir:")))
-    if pretrained and Path(pretrained).expanduser().is_file():
+    if pretrained and user_path(pretrained).is_file():
         import hashlib
 
-        with Path(pretrained).expanduser().open("rb") as weights:
+        with user_path(pretrained).open("rb") as weights:
             return f"{name}:{hashlib.file_digest(weights, 'sha256').hexdigest()}"
     return f"{name}:{pretrained}"
 
