@@ -11,6 +11,20 @@ import sys
 import time
 
 
+def make_images(pipe, prompts: list[str], seeds: list[int], device: str, knobs: dict) -> list:
+    """The pipeline called in batches of `knobs["batch_size"]`, one torch generator per seed, images kept as PIL
+    (speed.py also calls this in its own process, on the adapter's pipeline)."""
+    import torch
+
+    size, images = knobs["batch_size"], []
+    for start in range(0, len(prompts), size):
+        images += pipe(prompt=prompts[start:start + size], output_type="pil",
+                       generator=[torch.Generator(device).manual_seed(s) for s in seeds[start:start + size]],
+                       num_inference_steps=knobs["steps"], guidance_scale=knobs["guidance"],
+                       height=knobs["height"], width=knobs["width"]).images
+    return images
+
+
 def main() -> int:
     job = json.load(sys.stdin)
     import torch
@@ -22,13 +36,7 @@ def main() -> int:
     pipe = DiffusionPipeline.from_pretrained(job["folder"], torch_dtype=dtype, use_safetensors=True).to(device)
     pipe.set_progress_bar_config(disable=True)
     loaded = time.perf_counter()
-    prompts, seeds, size = job["prompts"], job["seeds"], knobs["batch_size"]
-    images = []
-    for start in range(0, len(prompts), size):
-        images += pipe(prompt=prompts[start:start + size], output_type="pil",
-                       generator=[torch.Generator(device).manual_seed(s) for s in seeds[start:start + size]],
-                       num_inference_steps=knobs["steps"], guidance_scale=knobs["guidance"],
-                       height=knobs["height"], width=knobs["width"]).images
+    images = make_images(pipe, job["prompts"], job["seeds"], device, knobs)
     print(json.dumps({"images": len(images), "load_s": loaded - started, "generate_s": time.perf_counter() - loaded}))
     return 0
 

@@ -73,15 +73,11 @@ def prompts_and_seeds(count: int) -> tuple[list[str], list[int]]:
 
 
 def raw_pipeline_calls(adapter, prompts: list[str], seeds: list[int]) -> None:
-    """The diffusers pipeline called as the adapter calls it (same batches, seeds and knobs), images kept as PIL."""
-    import torch
+    """The diffusers pipeline called as the adapter calls it (same batches, seeds and knobs), images kept as PIL:
+    the raw script's own loop, on the adapter's loaded pipeline."""
+    from raw_text_to_image import make_images  # benchmarks/, this script's folder, is on sys.path
 
-    size, knobs = adapter.settings["batch_size"], adapter.settings
-    for start in range(0, len(prompts), size):
-        adapter.pipe(prompt=prompts[start:start + size], output_type="pil",
-                     generator=[torch.Generator(adapter.device).manual_seed(s) for s in seeds[start:start + size]],
-                     num_inference_steps=knobs["steps"], guidance_scale=knobs["guidance"],
-                     height=knobs["height"], width=knobs["width"])
+    make_images(adapter.pipe, prompts, seeds, adapter.device, adapter.settings)
 
 
 def adapter_against_pipeline(folder: Path, device: str | None, images: int, repeats: int, label: str,

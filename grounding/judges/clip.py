@@ -91,7 +91,7 @@ def judge_controls(judge: ClipJudge, controls: Sequence[Artifact], cases: Sequen
                    ) -> list[tuple[Artifact, Score]]:
     """Each control image against each case: it holds when the instruction does NOT outrank the contrasts. Each
     control image is embedded once, whatever the number of cases."""
-    embedded = judge.embed_images([Image.open(c.path).convert("RGB") for c in controls])
+    embedded = judge.embed_images(open_artifacts(controls))
     pairs = [(case, i) for case in cases for i in range(len(controls))]
     scored = score_embedded(judge, embedded[[i for _, i in pairs]], [case.instruction for case, _ in pairs],
                             [case.contrasts for case, _ in pairs])

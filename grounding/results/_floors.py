@@ -55,10 +55,9 @@ def observations(outcomes: Sequence[tuple[str, bool]]) -> Observations:
 
 @lru_cache(maxsize=4096)
 def binomial_below(passed: int, total: int, floor: float) -> float:
-    """One-sided exact binomial p-value of `passed` or fewer passes out of `total` when the true rate is `floor`."""
-    if total == 0:
-        return 1.0
-    return min(1.0, binomial_cdf(passed, total, floor))
+    """One-sided exact binomial p-value of `passed` or fewer passes out of `total` when the true rate is `floor`
+    (1 when nothing was observed)."""
+    return binomial_cdf(passed, total, floor)
 
 
 def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
