@@ -14,6 +14,8 @@ Parts (`--parts`, comma-separated):
   generation) for the same 240 prompts, seeds and batch size, each in a fresh process timed from outside;
   `suite-thorough` the same with `--profile thorough` (960 outputs). `--pairs N` interleaves N (raw, suite)
   pairs and reports the median pair, so that the machine's drift between runs falls on both sides.
+  `suite-sd15` the same with the SD-1.5-sized pipeline as `--model` (a model of real size, where generation
+  outweighs start-up on a GPU too); `--sd15-size`, `--sd15-steps` and `--suite-seeds` shrink it for a CPU.
 - `cache`: `pytest suites/` (all modalities) on a fresh store, the unchanged rerun, and `--collect-only`; peak
   memory of the first run.
 - `scale`: `gate()` on text-to-image at 60, 240 and 960 outputs (60 cases x 1 and 4 seeds, the thorough
@@ -21,7 +23,8 @@ Parts (`--parts`, comma-separated):
 - `xdist`: `pytest suites/ -n 2` against `-n 0`, each on a fresh store.
 
     python benchmarks/speed.py --parts pipeline,clip,suite,cache,scale,xdist
-    python benchmarks/speed.py --parts sd15 --device cuda
+    python benchmarks/speed.py --parts sd15,suite,suite-thorough,suite-sd15 --pairs 3 --device cuda
+    python benchmarks/speed.py --parts suite-sd15 --sd15-size 128 --sd15-steps 4 --suite-seeds 1    # CPU
 
 Prints a Markdown table (README's "Speed"): what was timed, the two timings, their ratio, and the throughput.
 """
@@ -172,32 +175,50 @@ def raw_child(folder: Path, prompts: list[str], seeds: list[int], device: str, k
     return elapsed, json.loads(done.stdout)
 
 
-def suite_against_pipeline(device: str | None, profile: str = "default", pairs: int = 1
-                           ) -> list[tuple[str, float, float, str]]:
+def suite_knobs(model: Path) -> tuple[Path, dict]:
+    """The pipeline folder and knobs the suite's text-to-image adapter uses for `--model MODEL`: the adapter's
+    defaults, then MODEL's grounding.toml, read without loading the pipeline."""
+    import inspect
+
+    from grounding.adapters import adapter_class
+    from grounding.inputs import resolve
+
+    (checkpoint,) = [c for c in resolve(model) if c.modality == "text-to-image"]
+    load = inspect.signature(adapter_class("text-to-image").load).parameters
+    knobs = {name: p.default for name, p in load.items() if p.default is not inspect.Parameter.empty}
+    knobs |= dict(checkpoint.settings)
+    return checkpoint.path, {k: knobs[k] for k in ("batch_size", "steps", "guidance", "height", "width")}
+
+
+def suite_against_pipeline(device: str | None, profile: str = "default", pairs: int = 1, model: Path | None = None,
+                           seeds: int | None = None, label: str = "") -> list[tuple[str, float, float, str]]:
     """The text-to-image suite on a fresh store against the raw pipeline for its prompts and seeds (the default
     profile's 240: 60 cases x 4 seeds, or the thorough profile's 960: 120 cases x 8 seeds), each in a fresh process
     timed from outside. `pairs` > 1 interleaves raw, suite, raw, suite, ... so that drift of the machine's speed
-    falls on both sides of each pair; the row gives the median pair's ratio and every pair's."""
+    falls on both sides of each pair; the row gives the median pair's ratio and every pair's. `model` is a
+    --model folder (default: the bundled one), `seeds` the suite's --seeds (default: the profile's)."""
     from statistics import median
 
+    from grounding.adapters import resolved_device
     from grounding.inputs import load_cases
     from grounding.running import sample_seed
     from grounding.settings import PROFILES
 
     folder = ROOT / "suites" / "cases" / PROFILES[profile].get("cases", "")
     cases = load_cases(folder / "text_to_image.toml", "text-to-image")
-    seeds = PROFILES[profile].get("seeds", 4)
+    seeds = seeds or PROFILES[profile].get("seeds", 4)
     jobs = [(c.instruction, sample_seed(c.instruction, seed)) for c in cases for seed in range(seeds)]
-    adapter = load_adapter("text-to-image", BUNDLED / "shapes-t2i", device=device)
-    knobs = {k: adapter.settings[k] for k in ("batch_size", "steps", "guidance", "height", "width")}
+    pipeline, knobs = suite_knobs(model or BUNDLED)
+    options = ["--profile", profile, "--seeds", str(seeds)] + (["--model", str(model)] if model else []) \
+        + (["--device", device] if device else [])
     measured = []  # (suite, suite phase or None, raw, raw load + generation)
     for _ in range(pairs):
-        raw_time, raw_own = raw_child(BUNDLED / "shapes-t2i", [p for p, _ in jobs], [s for _, s in jobs],
-                                      adapter.device, knobs)
+        raw_time, raw_own = raw_child(pipeline, [p for p, _ in jobs], [s for _, s in jobs], resolved_device(device),
+                                      knobs)
         with tempfile.TemporaryDirectory() as store:
             log = Path(store) / "log"
-            suite_time, _ = pytest_run(["suites/test_text_to_image.py", "--grounding-store", store, "--profile",
-                                        profile] + (["--device", device] if device else []), ROOT, log)
+            suite_time, _ = pytest_run(["suites/test_text_to_image.py", "--grounding-store", store, *options],
+                                       ROOT, log)
             closing = re.search(r"text-to-image: \d+ outputs .* generated and judged in ([0-9.]+) s",
                                 log.read_text())
         measured.append((suite_time, float(closing.group(1)) if closing else None, raw_time,
@@ -206,10 +227,11 @@ def suite_against_pipeline(device: str | None, profile: str = "default", pairs: 
     ratios = sorted(m[0] / m[2] for m in measured)
     middle = min(measured, key=lambda m: abs(m[0] / m[2] - median(ratios)))
     each = ", ".join(f"{r:.2f}" for r in ratios)
-    what = (f"text-to-image suite, {profile} profile, fresh store / raw pipeline script, each a fresh process "
-            f"({len(jobs)} images, batch {knobs['batch_size']})")
+    what = (f"{label or 'text-to-image'} suite, {profile} profile, {len(cases)} cases x {seeds} seeds, fresh store "
+            f"/ raw pipeline script, each a fresh process ({len(jobs)} images, batch {knobs['batch_size']}, "
+            f"{knobs['steps']} steps)")
     rows = [(what + (f", median of {pairs} interleaved pairs" if pairs > 1 else ""), middle[0], middle[2],
-             f"{len(jobs) / middle[0]:.1f} vs {len(jobs) / middle[2]:.1f} images/s"
+             f"{len(jobs) / middle[0]:.2f} vs {len(jobs) / middle[2]:.2f} images/s"
              + (f"; every pair: {each}" if pairs > 1 else ""))]
     if middle[1] is not None:  # the suite's own line: model and judge loading, generation, PNGs, store, judging
         rows.append(("... the suite's generate-and-judge phase (model and judge loading included) / the raw "
@@ -217,6 +239,15 @@ def suite_against_pipeline(device: str | None, profile: str = "default", pairs: 
                      f"start-up, collection and reporting: {middle[0] - middle[1]:.1f} s against "
                      f"{middle[2] - middle[3]:.1f} s"))
     return rows
+
+
+def sd15_suite_model(folder: Path, size: int, steps: int) -> Path:
+    """The SD-1.5-sized pipeline as a --model folder: a grounding.toml gives the adapter its size and steps."""
+    sd15_folder(folder)
+    (folder / "grounding.toml").write_text(
+        f'[modalities.text-to-image]\npath = "."\nsteps = {steps}\nheight = {size}\nwidth = {size}\n'
+        f'batch_size = 16\n')
+    return folder
 
 
 def cached_rerun() -> list[tuple[str, float, float, str]]:
@@ -265,6 +296,10 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats; the best is kept (default 3)")
     parser.add_argument("--pairs", type=int, default=1, help="suite parts: interleaved (raw, suite) pairs; the "
                                                             "median pair is shown (default 1)")
+    parser.add_argument("--suite-seeds", type=int, default=None,
+                        help="suite-sd15: the suite's --seeds (default 4: 240 outputs)")
+    parser.add_argument("--sd15-size", type=int, default=512, help="suite-sd15: image size (default 512)")
+    parser.add_argument("--sd15-steps", type=int, default=20, help="suite-sd15: denoising steps (default 20)")
     args = parser.parse_args()
     rows: list[tuple[str, float, float, str]] = []
     parts = args.parts.split(",")
@@ -282,6 +317,12 @@ def main() -> int:
         rows += suite_against_pipeline(args.device, pairs=args.pairs)
     if "suite-thorough" in parts:
         rows += suite_against_pipeline(args.device, "thorough", pairs=args.pairs)
+    if "suite-sd15" in parts:
+        with tempfile.TemporaryDirectory() as folder:
+            model = sd15_suite_model(Path(folder) / "sd15", args.sd15_size, args.sd15_steps)
+            rows += suite_against_pipeline(args.device, pairs=args.pairs, model=model, seeds=args.suite_seeds,
+                                           label=f"SD-1.5-sized UNet (random weights, {args.sd15_size}x"
+                                                 f"{args.sd15_size}) through the text-to-image")
     if "cache" in parts:
         rows += cached_rerun()
     if "scale" in parts:
