@@ -22,7 +22,7 @@ def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
     counts = [0, 0, 0, 0]
     for v in verdicts.values():
         if "clip" in v and "oracle" in v:
-            counts[{(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[(v["clip"], v["oracle"])]] += 1
+            counts[2 * (not v["clip"]) + (not v["oracle"])] += 1  # both, CLIP alone, the oracle alone, neither
     return tuple(counts)
 
 

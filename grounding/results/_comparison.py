@@ -56,8 +56,8 @@ class CaseChange:
                 f"gained {self.gained}; one-sided exact McNemar p={self.p_value:.3g}, Benjamini-Hochberg over the "
                 f"cases p={self.p_adjusted:.3g})")
         if self.clip_before is not None and self.clip_after is not None:
-            text += (f", CLIPScore {self.clip_before:.3f} -> {self.clip_after:.3f} (sign-flip p={self.clip_p_value:.3g}, "
-                     f"Benjamini-Hochberg p={self.clip_p_adjusted:.3g})")
+            text += (f", CLIPScore {self.clip_before:.3f} -> {self.clip_after:.3f} (sign-flip "
+                     f"p={self.clip_p_value:.3g}, Benjamini-Hochberg p={self.clip_p_adjusted:.3g})")
         return text
 
 
@@ -167,7 +167,8 @@ class ModalityComparison:
         head = (f"{self.modality} against baseline {self.baseline}: {len(self.regressions)} significant regressions "
                 f"(level {t.alpha:.2f} after Holm over the {tested} of {len(self.slices)} slices that changed enough "
                 f"to be tested; tolerance {t.concept_tolerance:.2f} pass share, {t.clip_tolerance:.2f} CLIPScore)")
-        unpaired = [f"{self.unpaired} outputs had no partner (other cases or seeds) and were left out"] if self.unpaired else []
+        unpaired = ([f"{self.unpaired} outputs had no partner (other cases or seeds) and were left out"]
+                    if self.unpaired else [])
         distribution = [self.distribution.line()] if self.distribution else []
         return "\n".join([head, *unpaired, *distribution,
                           *(f"  {s.line()}" for s in sorted(self.slices, key=_worst_first))])
@@ -333,7 +334,8 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
     # A verdict a judge did not give on one side (it did not apply: no bandit finding to assure about) is not a
     # failure there, so a false assurance that appears only now still pairs with the baseline's output.
     for metric in sorted({m for k in paired for m in now[k].verdicts.keys() | before[k].verdicts.keys()}):
-        pass_pairs[metric] = [(k[0], float(before[k].verdicts.get(metric, True)), float(now[k].verdicts.get(metric, True)))
+        pass_pairs[metric] = [(k[0], float(before[k].verdicts.get(metric, True)),
+                               float(now[k].verdicts.get(metric, True)))
                               for k in paired if metric in now[k].verdicts or metric in before[k].verdicts]
     everyone = len(by_case)
     wanted = [(name, "pass", pairs, t.concept_tolerance) for name, pairs in pass_pairs.items()
@@ -349,7 +351,8 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
     if not paired:
         return ModalityComparison(modality, baseline_name, t, (), (), len(now) + len(before))
     distribution, diversity = _distribution(paired, now, before, embeddings or {}, embedder, t)
-    slices = _adjusted([_slice(name, kind, pairs, tol, t, observed) for name, kind, pairs, tol in wanted + diversity], t)
+    slices = _adjusted([_slice(name, kind, pairs, tol, t, observed)
+                        for name, kind, pairs, tol in wanted + diversity], t)
     early = [replace(_slice(name, "score", pairs, 0.0, t, observed), gates=False) for name, pairs in warnings.items()
              if pairs]
     slices += _adjusted(early, t)  # its own Holm family: an early warning costs the gating slices no power

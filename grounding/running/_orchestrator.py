@@ -103,7 +103,8 @@ class ModalityResults:
         """The comparison's message, then every case that lost a passing output, with why its output failed."""
         lost = [c.case_id for c in sorted(self.comparison.cases, key=lambda c: c.after - c.before) if c.lost]
         return "\n".join([self.comparison.message(),
-                          f"{len(lost)} of {len(self.comparison.cases)} cases lost a passing output:", *self._why(lost)])
+                          f"{len(lost)} of {len(self.comparison.cases)} cases lost a passing output:",
+                          *self._why(lost)])
 
     def _why(self, case_ids: list[str]) -> list[str]:
         """Per case: its instruction and pass rate, one failing seed's reasons and its output."""
