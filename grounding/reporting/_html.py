@@ -16,7 +16,7 @@ from grounding.errors import GroundingUsageError
 from grounding.inputs._images import open_image
 from grounding.reporting._plots import history_png
 from grounding.reporting._run_report import RunReport
-from grounding.results._comparison import ModalityComparison
+from grounding.results import ModalityComparison
 from grounding.results.store import ArtifactProblem, read_verified
 from grounding.types import Record
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from grounding.judges.functional.clip import CLIPSCORE_SCALE
-from grounding.results._comparison import ModalityComparison, Thresholds, compare_runs, concept_words
+from grounding.results import ModalityComparison, Thresholds, compare_runs, concept_words
 from grounding.results._power import stated_power
 from grounding.results._verdicts import FAMILIES, self_description, stored_floors, summarize
 from grounding.results.store import Store

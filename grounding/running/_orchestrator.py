@@ -9,7 +9,7 @@ from dataclasses import asdict, astuple, dataclass, field
 from typing import Sequence
 
 from grounding.inputs._checkpoint import Checkpoint, content_hash
-from grounding.results._comparison import Baseline, ModalityComparison
+from grounding.results import Baseline, ModalityComparison
 from grounding.results._floors import Floors
 from grounding.results._verdicts import CaseVerdict, case_verdict, modality_floors
 from grounding.results.store import Store
@@ -149,7 +149,7 @@ def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Sett
     """The one orchestration behind `pytest suites/`, `gate()` and `selftrain`: generate and judge a modality's
     cases, add the records to the run, compare them with the baseline (if any) and test the floors. `adapter`:
     a LazyAdapter already used for this checkpoint (xdist workers reuse the one that made their share)."""
-    from grounding.results._comparison import against
+    from grounding.results import against
 
     records = run_modality(checkpoint, cases, settings, store, state, progress, adapter)
     state.records.extend(records)
