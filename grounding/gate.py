@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 from grounding.errors import GroundingUsageError
 from grounding.inputs._cases import load_cases, profile_case_file
 from grounding.inputs._checkpoint import bundled, resolve
-from grounding.results._comparison import ModalityComparison, load_baseline
+from grounding.results import ModalityComparison, load_baseline
 from grounding.results.store import Store
 from grounding.running._orchestrator import ModalityResults
 from grounding.settings import from_values

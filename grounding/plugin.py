@@ -89,7 +89,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not any(item.get_closest_marker("grounding") or set(GROUNDING_FIXTURES) & set(getattr(item, "fixturenames", ()))
                for item in session.items):
         return
-    from grounding.results._comparison import load_baseline
+    from grounding.results import load_baseline
     from grounding.results.store import Store
 
     settings = session.config.stash[SETTINGS]
@@ -157,7 +157,7 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     """modality -> ModalityResults for the cases this session selected, computed once per modality."""
     # Offline unless the user says otherwise: set before diffusers, transformers or open_clip import the hub client.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from grounding.results._comparison import load_baseline
+    from grounding.results import load_baseline
     from grounding.running._orchestrator import ModalityResults, RunState, judge_modality
     from grounding.running._workers import worker_of
 

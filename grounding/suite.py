@@ -31,7 +31,8 @@ def test_pass_rate_of_all_cases_is_above_the_floor(grounding_suite):
 
 
 def test_no_significant_regression(grounding_suite):
-    """Against --baseline: no slice (all outputs, a concept, a judge's metric) fell significantly beyond its tolerance."""
+    """Against --baseline: no slice (all outputs, a concept, a judge's metric) fell significantly beyond its
+    tolerance."""
     if grounding_suite.comparison is None:
         pytest.skip("no --baseline to compare with")
     if grounding_suite.comparison.regressions:

@@ -45,7 +45,8 @@ def adapter_class(modality: str) -> Any:
     eps = registered()
     if modality not in eps:
         raise GroundingUsageError(
-            f"Unknown modality {modality!r}: no adapter is registered for it (known: {', '.join(sorted(eps)) or 'none'}). "
+            f"Unknown modality {modality!r}: no adapter is registered for it (known: "
+            f"{', '.join(sorted(eps)) or 'none'}). "
             f"Register one under the `{GROUP}` entry-point group in your package's pyproject.toml and reinstall it."
         )
     try:

@@ -77,9 +77,10 @@ def _modalities(path: Path, manifest: dict) -> dict[str, dict]:
         if not isinstance(table.get("path", "."), str) or "\0" in table.get("path", "."):
             raise fail(f"[modalities.{shown(name)}] `path` must be a string")
         for key, value in table.items():
-            if not isinstance(value, (str, int, float, bool)) or (isinstance(value, float) and not math.isfinite(value)):
-                raise fail(f"[modalities.{shown(name)}] `{shown(key)}` = {value!r}: a setting must be a string, a finite number "
-                           f"or a boolean")
+            if not isinstance(value, (str, int, float, bool)) or (isinstance(value, float)
+                                                                  and not math.isfinite(value)):
+                raise fail(f"[modalities.{shown(name)}] `{shown(key)}` = {value!r}: a setting must be a string, a "
+                           f"finite number or a boolean")
     return tables
 
 

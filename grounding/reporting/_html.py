@@ -16,7 +16,7 @@ from grounding.errors import GroundingUsageError
 from grounding.inputs._images import open_image
 from grounding.reporting._plots import history_png
 from grounding.reporting._run_report import RunReport
-from grounding.results._comparison import ModalityComparison
+from grounding.results import ModalityComparison
 from grounding.results.store import ArtifactProblem, read_verified
 from grounding.types import Record
 
@@ -74,7 +74,8 @@ def _comparison_html(report: RunReport, comparison: ModalityComparison) -> str:
         f'<tr class="{"bad" if s.regressed else ""}"><td>{escape(s.name)}</td><td>{s.before:.3f}</td>'
         f"<td>{s.after:.3f}</td><td>{s.interval.mean:+.3f} [{s.interval.low:+.3f}, {s.interval.high:+.3f}]</td>"
         f"<td>{s.cases}</td><td>{s.p_value:.3g}</td><td>{s.p_adjusted:.3g}</td><td>{s.tolerance:.3f}</td>"
-        f"<td>{'∞' if s.mde == float('inf') else f'{s.mde:.3f}'}</td><td>{'REGRESSED' if s.regressed else ''}</td></tr>"
+        f"<td>{'∞' if s.mde == float('inf') else f'{s.mde:.3f}'}</td>"
+        f"<td>{'REGRESSED' if s.regressed else ''}</td></tr>"
         for s in sorted(comparison.slices, key=lambda s: (not s.regressed, s.interval.mean)))
     table = ("<table><tr><th>slice</th><th>baseline</th><th>now</th><th>delta [CI]</th><th>cases</th><th>p</th>"
              "<th>Holm p</th><th>tolerance</th><th>min. detectable fall</th><th></th></tr>" + rows + "</table>")
@@ -122,7 +123,8 @@ def render(report: RunReport) -> str:
              f"<strong>{escape(status)}</strong></p>"]
     for modality in sorted(report.cases):
         row = report.row(modality, run["run_id"])
-        metrics = "".join(f"<tr><td>{escape(k)}</td><td>{v:.3f}</td></tr>" for k, v in (row.metrics if row else {}).items())
+        metrics = "".join(f"<tr><td>{escape(k)}</td><td>{v:.3f}</td></tr>"
+                          for k, v in (row.metrics if row else {}).items())
         plot = base64.b64encode(history_png(list(report.rows), modality)).decode()
         comparison = next((c for c in report.comparisons if c.modality == modality), None)
         floors = (report.floors or {}).get(modality)

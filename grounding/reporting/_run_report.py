@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grounding.errors import GroundingUsageError
-from grounding.results._comparison import ModalityComparison, Thresholds, against, load_baseline
+from grounding.results import ModalityComparison, Thresholds, against, load_baseline
 from grounding.results._floors import Floors
 from grounding.results._history import HistoryRow, history
 from grounding.results._verdicts import stored_floors

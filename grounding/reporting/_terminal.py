@@ -6,7 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from grounding.judges.functional.clip import CLIPSCORE_SCALE
-from grounding.results._comparison import ModalityComparison, Thresholds, compare_runs, concept_words
+from grounding.results import ModalityComparison, Thresholds, compare_runs, concept_words
 from grounding.results._power import stated_power
 from grounding.results._verdicts import FAMILIES, self_description, stored_floors, summarize
 from grounding.results.store import Store
@@ -22,7 +22,7 @@ def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
     counts = [0, 0, 0, 0]
     for v in verdicts.values():
         if "clip" in v and "oracle" in v:
-            counts[{(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}[(v["clip"], v["oracle"])]] += 1
+            counts[2 * (not v["clip"]) + (not v["oracle"])] += 1  # both, CLIP alone, the oracle alone, neither
     return tuple(counts)
 
 

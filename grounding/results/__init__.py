@@ -2,7 +2,8 @@
 migrations), per-case verdicts and floors, stated power, the comparison with a baseline and its statistics, the
 round-by-round history and run planning. Nothing here loads a model."""
 
-from grounding.results._comparison import Baseline, ModalityComparison, compare, compare_runs, load_baseline
+from grounding.results._baseline import Baseline, against, compare_runs, load_baseline
+from grounding.results._comparison import ModalityComparison, compare, concept_words
 from grounding.results._floors import Floors, FloorTest
 from grounding.results._history import HistoryRow, history
 from grounding.results._thresholds import Thresholds
@@ -10,5 +11,5 @@ from grounding.results._verdicts import CaseVerdict, case_verdict, stored_floors
 from grounding.results.store import Store, check_store
 
 __all__ = ["Baseline", "CaseVerdict", "FloorTest", "Floors", "HistoryRow", "ModalityComparison", "Store",
-           "Thresholds", "case_verdict", "check_store", "compare", "compare_runs", "history", "load_baseline",
-           "stored_floors"]
+           "Thresholds", "against", "case_verdict", "check_store", "compare", "compare_runs", "concept_words",
+           "history", "load_baseline", "stored_floors"]

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from statistics import fmean, pvariance
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from grounding.errors import GroundingUsageError
-from grounding.inputs._paths import user_path
 from grounding.results._statistics import (Interval, MMDTest, cmmd, holm, mcnemar_exact, paired_bootstrap,
                                            precision_recall, sign_flip_test, spread)
 from grounding.results._thresholds import Thresholds
-from grounding.results.store import Store, artifact_sha
+from grounding.results.store import artifact_sha
 from grounding.types import Case, Record
 
 EARLY_WARNINGS = {"clip/margin": "margin", "oracle/agreement": "agreement"}  # paired continuous readings
@@ -56,8 +53,8 @@ class CaseChange:
                 f"gained {self.gained}; one-sided exact McNemar p={self.p_value:.3g}, Benjamini-Hochberg over the "
                 f"cases p={self.p_adjusted:.3g})")
         if self.clip_before is not None and self.clip_after is not None:
-            text += (f", CLIPScore {self.clip_before:.3f} -> {self.clip_after:.3f} (sign-flip p={self.clip_p_value:.3g}, "
-                     f"Benjamini-Hochberg p={self.clip_p_adjusted:.3g})")
+            text += (f", CLIPScore {self.clip_before:.3f} -> {self.clip_after:.3f} (sign-flip "
+                     f"p={self.clip_p_value:.3g}, Benjamini-Hochberg p={self.clip_p_adjusted:.3g})")
         return text
 
 
@@ -167,7 +164,8 @@ class ModalityComparison:
         head = (f"{self.modality} against baseline {self.baseline}: {len(self.regressions)} significant regressions "
                 f"(level {t.alpha:.2f} after Holm over the {tested} of {len(self.slices)} slices that changed enough "
                 f"to be tested; tolerance {t.concept_tolerance:.2f} pass share, {t.clip_tolerance:.2f} CLIPScore)")
-        unpaired = [f"{self.unpaired} outputs had no partner (other cases or seeds) and were left out"] if self.unpaired else []
+        unpaired = ([f"{self.unpaired} outputs had no partner (other cases or seeds) and were left out"]
+                    if self.unpaired else [])
         distribution = [self.distribution.line()] if self.distribution else []
         return "\n".join([head, *unpaired, *distribution,
                           *(f"  {s.line()}" for s in sorted(self.slices, key=_worst_first))])
@@ -333,7 +331,8 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
     # A verdict a judge did not give on one side (it did not apply: no bandit finding to assure about) is not a
     # failure there, so a false assurance that appears only now still pairs with the baseline's output.
     for metric in sorted({m for k in paired for m in now[k].verdicts.keys() | before[k].verdicts.keys()}):
-        pass_pairs[metric] = [(k[0], float(before[k].verdicts.get(metric, True)), float(now[k].verdicts.get(metric, True)))
+        pass_pairs[metric] = [(k[0], float(before[k].verdicts.get(metric, True)),
+                               float(now[k].verdicts.get(metric, True)))
                               for k in paired if metric in now[k].verdicts or metric in before[k].verdicts]
     everyone = len(by_case)
     wanted = [(name, "pass", pairs, t.concept_tolerance) for name, pairs in pass_pairs.items()
@@ -349,7 +348,8 @@ def compare(modality: str, current: Iterable[Record], baseline: Iterable[Record]
     if not paired:
         return ModalityComparison(modality, baseline_name, t, (), (), len(now) + len(before))
     distribution, diversity = _distribution(paired, now, before, embeddings or {}, embedder, t)
-    slices = _adjusted([_slice(name, kind, pairs, tol, t, observed) for name, kind, pairs, tol in wanted + diversity], t)
+    slices = _adjusted([_slice(name, kind, pairs, tol, t, observed)
+                        for name, kind, pairs, tol in wanted + diversity], t)
     early = [replace(_slice(name, "score", pairs, 0.0, t, observed), gates=False) for name, pairs in warnings.items()
              if pairs]
     slices += _adjusted(early, t)  # its own Holm family: an early warning costs the gating slices no power
@@ -364,57 +364,8 @@ def concept_words(case: Case | None) -> set[str]:
     return {w for w in (*case.concepts, case.category) if w}
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """The run a comparison is against, and the store folder that holds its artifacts' embeddings."""
-
-    name: str
-    records: tuple[Record, ...]
-    root: Path
-
-    def check_seeds(self, seeds: range) -> None:
-        """A comparison pairs outputs of the same seed: a run on none of the baseline's seeds compares nothing."""
-        used = sorted({r.seed for r in self.records})
-        if used and not set(used) & set(seeds):
-            shown = f"{used[0]}-{used[-1]}" if len(used) > 1 else str(used[0])
-            raise GroundingUsageError(
-                f"--baseline {self.name}: it judged seeds {shown} and this run judges seeds {seeds.start}-"
-                f"{seeds.stop - 1}, so no output pairs with the baseline's and nothing could be compared. Compare "
-                f"on the baseline's seeds (--seed-start {used[0]}), or record a baseline on these seeds first "
-                f"(run the baseline model with --seed-start {seeds.start} and a --round label).")
-
-
-def load_baseline(ref: str, store: Store) -> Baseline:
-    """A run id or round label in this store (its latest run), or another store folder (its latest run)."""
-    other = user_path(ref)
-    source = Store(other, writable=False, option="--baseline") if (other / "grounding.sqlite").is_file() else store
-    try:
-        run_id = source.find_run(ref) if source is store else (source.runs() or [{}])[-1].get("run_id")
-        if run_id is None:
-            known = ", ".join(sorted({r["round"] for r in store.runs()})) or "none yet"
-            raise GroundingUsageError(
-                f"--baseline {ref}: no run with that id or round label in {store.root}, and no store folder by "
-                f"that name (rounds in the store: {known}). Run the suite with --round {ref} first, or name an "
-                f"existing one.")
-        return Baseline(ref, tuple(r for r in source.records(run_id) if not r.is_control),
-                        source.root)
-    finally:
-        if source is not store:
-            source.close()
-
-
-def _origin(store: Store, modality: str, besides: set[str]) -> tuple[str, list[Record]] | None:
-    """Round 0: the label and records of the store's first run that holds this modality; None when that run
-    is one of `besides` (the baseline, or this run itself)."""
-    for run in store.runs():
-        records = [r for r in store.records(run["run_id"]) if r.modality == modality]
-        if records:
-            return None if run["run_id"] in besides else (run["round"], records)
-    return None
-
-
-def _against_origin(comparison: ModalityComparison, origin: tuple[str, list[Record]], records: list[Record],
-                    embeddings: Mapping[str, Sequence[float]]) -> ModalityComparison:
+def with_origin(comparison: ModalityComparison, origin: tuple[str, list[Record]], records: list[Record],
+                embeddings: Mapping[str, Sequence[float]]) -> ModalityComparison:
     """The comparison with precision and recall of this run against round 0, on the outputs both have."""
     label, first = origin
     now, then = _outputs(r for r in records if r.modality == comparison.modality), _outputs(first)
@@ -426,47 +377,3 @@ def _against_origin(comparison: ModalityComparison, origin: tuple[str, list[Reco
                                          [embeddings[now[k].artifact] for k in keys], KNN)
     return replace(comparison, distribution=replace(comparison.distribution, origin=label, origin_precision=precision,
                                                     origin_recall=recall))
-
-
-def against(baseline: Baseline, modality: str, records: Iterable[Record], cases: Mapping[str, Case], store: Store,
-            thresholds: Thresholds, judge: str | None) -> ModalityComparison:
-    """compare() with the embeddings both runs stored for this modality (the baseline's from its own store), and
-    precision and recall against round 0 when round 0 is a third run."""
-    records = list(records)
-    origin = _origin(store, modality, besides={r.run_id for r in (*records, *baseline.records)})
-    known = (*records, *baseline.records, *(origin[1] if origin else ()))
-    shas = {artifact_sha(r.artifact) for r in known if r.modality == modality}
-    current = {artifact_sha(r.artifact) for r in records if r.modality == modality}
-    embedder, vectors = _stored_embeddings(baseline, store, shas, current, judge)
-    comparison = compare(modality, records, baseline.records, cases, thresholds, baseline_name=baseline.name,
-                         embeddings=vectors, embedder=embedder)
-    return _against_origin(comparison, origin, records, vectors) if origin else comparison
-
-
-def _stored_embeddings(baseline: Baseline, store: Store, shas: set[str], current: set[str],
-                       judge: str | None) -> tuple[str, dict[str, list[float]]]:
-    """The embeddings the judges stored for these artifacts (the baseline's also from its own store), from
-    whichever embedder embedded the current run's outputs: the run's CLIP judge for images, else the sentence
-    encoder. ("", {}) when none did."""
-    from grounding.judges.functional.embeddings import TEXT_EMBEDDER, embedder_for
-
-    for embedder in (embedder_for("image", judge), TEXT_EMBEDDER):
-        vectors = store.embeddings(embedder, shas)
-        if not vectors.keys() & current:
-            continue
-        if baseline.root.resolve() != store.root.resolve():
-            other = Store(baseline.root, writable=False, option="--baseline")
-            try:
-                vectors |= other.embeddings(embedder, shas - vectors.keys())
-            finally:
-                other.close()
-        return embedder, vectors
-    return "", {}
-
-
-def compare_runs(store: Store, run_id: str, baseline: str, thresholds: Thresholds = Thresholds(),
-                 judge: str | None = None) -> list[ModalityComparison]:
-    """A stored run against a baseline (a round label or run id in the store, or another store), per modality."""
-    before, current = load_baseline(baseline, store), store.records(run_id)
-    return [against(before, modality, current, cases, store, thresholds, judge)
-            for modality, cases in sorted(store.cases(run_id).items())]

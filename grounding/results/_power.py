@@ -35,8 +35,8 @@ class FloorPower:
     def line(self, what: str) -> str:
         if self.detectable_rate is None:
             plural = "s" * (self.observations != 1)
-            return (f"{what} cannot fail the floor alone with {self.observations} observation{plural} (it needs at least "
-                    f"{self.needed}, all failing, at level {self.level:.2g})")
+            return (f"{what} cannot fail the floor alone with {self.observations} observation{plural} (it needs "
+                    f"at least {self.needed}, all failing, at level {self.level:.2g})")
         return (f"{what} fails the floor {self.floor:.2f} with {POWER:.0%} power when its true pass rate is "
                 f"{self.detectable_rate:.2f} or lower ({self.observations} observations)")
 
@@ -81,7 +81,8 @@ def _detectable(se, cases: int, tolerance: float, level: float) -> float:
 
     def enough(d: float) -> bool:
         spread = se(d)
-        return d >= tolerance + z_power * spread and d >= z_level * math.sqrt(spread ** 2 + d * d / cases) + z_power * spread
+        return (d >= tolerance + z_power * spread
+                and d >= z_level * math.sqrt(spread ** 2 + d * d / cases) + z_power * spread)
 
     if not enough(1.0):
         return math.inf

@@ -9,7 +9,7 @@ from dataclasses import asdict, astuple, dataclass, field
 from typing import Sequence
 
 from grounding.inputs._checkpoint import Checkpoint, content_hash
-from grounding.results._comparison import Baseline, ModalityComparison
+from grounding.results import Baseline, ModalityComparison
 from grounding.results._floors import Floors
 from grounding.results._verdicts import CaseVerdict, case_verdict, modality_floors
 from grounding.results.store import Store
@@ -103,7 +103,8 @@ class ModalityResults:
         """The comparison's message, then every case that lost a passing output, with why its output failed."""
         lost = [c.case_id for c in sorted(self.comparison.cases, key=lambda c: c.after - c.before) if c.lost]
         return "\n".join([self.comparison.message(),
-                          f"{len(lost)} of {len(self.comparison.cases)} cases lost a passing output:", *self._why(lost)])
+                          f"{len(lost)} of {len(self.comparison.cases)} cases lost a passing output:",
+                          *self._why(lost)])
 
     def _why(self, case_ids: list[str]) -> list[str]:
         """Per case: its instruction and pass rate, one failing seed's reasons and its output."""
@@ -148,7 +149,7 @@ def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Sett
     """The one orchestration behind `pytest suites/`, `gate()` and `selftrain`: generate and judge a modality's
     cases, add the records to the run, compare them with the baseline (if any) and test the floors. `adapter`:
     a LazyAdapter already used for this checkpoint (xdist workers reuse the one that made their share)."""
-    from grounding.results._comparison import against
+    from grounding.results import against
 
     records = run_modality(checkpoint, cases, settings, store, state, progress, adapter)
     state.records.extend(records)

@@ -24,7 +24,7 @@ from grounding.errors import GroundingUsageError
 from grounding.gate import GateVerdict, gate
 from grounding.inputs._cases import load_cases
 from grounding.inputs._checkpoint import Checkpoint, resolve
-from grounding.results._comparison import compare_runs
+from grounding.results import compare_runs
 from grounding.results.store import Store
 
 MANIFEST = "grounding.toml"

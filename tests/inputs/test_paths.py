@@ -16,7 +16,7 @@ def test_a_tilde_is_the_home_folder_and_an_unknown_user_is_taken_literally():
 
 
 def test_a_baseline_or_model_named_with_an_unknown_home_is_a_usage_error(tmp_path):
-    from grounding.results._comparison import load_baseline
+    from grounding.results import load_baseline
 
     store = Store(tmp_path / "store")
     with pytest.raises(GroundingUsageError, match="--baseline ~0: no run with that id or round label"):

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from grounding.results._comparison import Thresholds, compare, compare_runs
+from grounding.results import Thresholds, compare, compare_runs
 from grounding.results.store import Store
 from grounding.types import Case, Record
 

@@ -1,6 +1,6 @@
 import pytest
 
-from grounding.results._comparison import compare
+from grounding.results import compare
 from grounding.results._floors import floor_tests
 from grounding.types import Case, Record
 from grounding.results._verdicts import case_observations, case_verdict

@@ -65,8 +65,9 @@ def bandit_score(code: str, severity: str, secure_asked: bool, *, confidence: st
     instruction asked for secure code."""
     found = triage(scan(code), severity, confidence, skip_findings)
     floor = f"at or above severity {severity.lower()} and confidence {confidence.lower()}"
-    explanation = (f"bandit: no finding {floor}" if not found.counted else
-                   f"bandit: {len(found.counted)} finding(s) {floor}: " + "; ".join(f.describe() for f in found.counted))
+    findings = "; ".join(f.describe() for f in found.counted)
+    explanation = (f"bandit: {len(found.counted)} finding(s) {floor}: {findings}" if found.counted else
+                   f"bandit: no finding {floor}")
     if found.suppressed:
         explanation += "; suppressed: " + "; ".join(f"{s.finding.test_id} (line {s.finding.line}): {s.reason}"
                                                      for s in found.suppressed)

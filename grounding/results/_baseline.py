@@ -1,0 +1,108 @@
+"""The run a comparison is against, found in the store: a round label or run id, or another store folder; its
+records, the embeddings both stores kept of the outputs, and round 0 for precision and recall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from grounding.errors import GroundingUsageError
+from grounding.inputs._paths import user_path
+from grounding.results._comparison import ModalityComparison, compare, with_origin
+from grounding.results._thresholds import Thresholds
+from grounding.results.store import Store, artifact_sha
+from grounding.types import Case, Record
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The run a comparison is against, and the store folder that holds its artifacts' embeddings."""
+
+    name: str
+    records: tuple[Record, ...]
+    root: Path
+
+    def check_seeds(self, seeds: range) -> None:
+        """A comparison pairs outputs of the same seed: a run on none of the baseline's seeds compares nothing."""
+        used = sorted({r.seed for r in self.records})
+        if used and not set(used) & set(seeds):
+            shown = f"{used[0]}-{used[-1]}" if len(used) > 1 else str(used[0])
+            raise GroundingUsageError(
+                f"--baseline {self.name}: it judged seeds {shown} and this run judges seeds {seeds.start}-"
+                f"{seeds.stop - 1}, so no output pairs with the baseline's and nothing could be compared. Compare "
+                f"on the baseline's seeds (--seed-start {used[0]}), or record a baseline on these seeds first "
+                f"(run the baseline model with --seed-start {seeds.start} and a --round label).")
+
+
+def load_baseline(ref: str, store: Store) -> Baseline:
+    """A run id or round label in this store (its latest run), or another store folder (its latest run)."""
+    other = user_path(ref)
+    source = Store(other, writable=False, option="--baseline") if (other / "grounding.sqlite").is_file() else store
+    try:
+        run_id = source.find_run(ref) if source is store else (source.runs() or [{}])[-1].get("run_id")
+        if run_id is None:
+            known = ", ".join(sorted({r["round"] for r in store.runs()})) or "none yet"
+            raise GroundingUsageError(
+                f"--baseline {ref}: no run with that id or round label in {store.root}, and no store folder by "
+                f"that name (rounds in the store: {known}). Run the suite with --round {ref} first, or name an "
+                f"existing one.")
+        return Baseline(ref, tuple(r for r in source.records(run_id) if not r.is_control),
+                        source.root)
+    finally:
+        if source is not store:
+            source.close()
+
+
+def _origin(store: Store, modality: str, besides: set[str]) -> tuple[str, list[Record]] | None:
+    """Round 0: the label and records of the store's first run that holds this modality; None when that run
+    is one of `besides` (the baseline, or this run itself)."""
+    for run in store.runs():
+        records = [r for r in store.records(run["run_id"]) if r.modality == modality]
+        if records:
+            return None if run["run_id"] in besides else (run["round"], records)
+    return None
+
+
+def against(baseline: Baseline, modality: str, records: Iterable[Record], cases: Mapping[str, Case], store: Store,
+            thresholds: Thresholds, judge: str | None) -> ModalityComparison:
+    """compare() with the embeddings both runs stored for this modality (the baseline's from its own store), and
+    precision and recall against round 0 when round 0 is a third run."""
+    records = list(records)
+    origin = _origin(store, modality, besides={r.run_id for r in (*records, *baseline.records)})
+    known = (*records, *baseline.records, *(origin[1] if origin else ()))
+    shas = {artifact_sha(r.artifact) for r in known if r.modality == modality}
+    current = {artifact_sha(r.artifact) for r in records if r.modality == modality}
+    embedder, vectors = _stored_embeddings(baseline, store, shas, current, judge)
+    comparison = compare(modality, records, baseline.records, cases, thresholds, baseline_name=baseline.name,
+                         embeddings=vectors, embedder=embedder)
+    return with_origin(comparison, origin, records, vectors) if origin else comparison
+
+
+def _stored_embeddings(baseline: Baseline, store: Store, shas: set[str], current: set[str],
+                       judge: str | None) -> tuple[str, dict[str, list[float]]]:
+    """The embeddings the judges stored for these artifacts (the baseline's also from its own store), from
+    whichever embedder embedded the current run's outputs: the run's CLIP judge for images, else the sentence
+    encoder. ("", {}) when none did."""
+    from grounding.judges.functional.embeddings import TEXT_EMBEDDER, embedder_for
+
+    for embedder in (embedder_for("image", judge), TEXT_EMBEDDER):
+        vectors = store.embeddings(embedder, shas)
+        if not vectors.keys() & current:
+            continue
+        if baseline.root.resolve() != store.root.resolve():
+            other = Store(baseline.root, writable=False, option="--baseline")
+            try:
+                vectors |= other.embeddings(embedder, shas - vectors.keys())
+            finally:
+                other.close()
+        return embedder, vectors
+    return "", {}
+
+
+def compare_runs(store: Store, run_id: str, baseline: str, thresholds: Thresholds = Thresholds(),
+                 judge: str | None = None) -> list[ModalityComparison]:
+    """A stored run against a baseline (a round label or run id in the store, or another store), per modality."""
+    before, current = load_baseline(baseline, store), store.records(run_id)
+    return [against(before, modality, current, cases, store, thresholds, judge)
+            for modality, cases in sorted(store.cases(run_id).items())]
