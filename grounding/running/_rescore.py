@@ -74,6 +74,7 @@ def rescore(store_root, run_ref: str, *, judge: str | None = None, round: str | 
     from grounding.running._score_cache import judged_with_cache
     from grounding.settings import from_values
 
+    Store(store_root, writable=False, option="--store").close()  # a mistyped --store is refused, not created empty
     store = Store(store_root, option="--store")
     try:
         run_id = store.find_run(run_ref)

@@ -236,6 +236,9 @@ def test_rescore_refuses_what_it_cannot_do(judged_once, tmp_path, capsys):
     root, _ = judged_once
     assert main(["rescore", "--store", str(root / "store"), "--run", "no-such-round"]) == 2
     assert "no run or round of that name" in capsys.readouterr().err
+    assert main(["rescore", "--store", str(tmp_path / "typo"), "--run", "first"]) == 2
+    assert "no grounding.sqlite there" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()  # a mistyped store is not created
     copy = tmp_path / "copy"
     import shutil
 
