@@ -66,7 +66,7 @@ def gather(store_root: str | Path, run: str | None = None, baseline: str | None 
         baseline = baseline or settings.get("baseline") or (runs[0]["run_id"] if runs[0]["run_id"] != run_id else None)
         thresholds = Thresholds(**settings["thresholds"]) if "thresholds" in settings else Thresholds()
         records = store.records(run_id)
-        before = load_baseline(baseline, store) if baseline else None
+        before = load_baseline(baseline, store, compared=run_id) if baseline else None
         cases = store.cases(run_id)
         comparisons = tuple(against(before, m, records, c, store, thresholds, settings.get("judge"))
                             for m, c in sorted(cases.items())) if before else ()

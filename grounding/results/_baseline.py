@@ -35,12 +35,16 @@ class Baseline:
                 f"(run the baseline model with --seed-start {seeds.start} and a --round label).")
 
 
-def load_baseline(ref: str, store: Store) -> Baseline:
-    """A run id or round label in this store (its latest run), or another store folder (its latest run)."""
+def load_baseline(ref: str, store: Store, *, compared: str | None = None) -> Baseline:
+    """A run id or round label in this store (its latest run), or another store folder (its latest run). For a
+    stored run `compared` (a run id), a round label never means `compared` itself and prefers the latest run that
+    started before it: a run labelled like its baseline (`--round 0 --baseline 0`) is read against what it was
+    compared with at run time."""
     other = user_path(ref)
     source = Store(other, writable=False, option="--baseline") if (other / "grounding.sqlite").is_file() else store
     try:
-        run_id = source.find_run(ref) if source is store else (source.runs() or [{}])[-1].get("run_id")
+        run_id = source.find_run(ref, before=compared) if source is store else \
+            (source.runs() or [{}])[-1].get("run_id")
         if run_id is None:
             known = ", ".join(sorted({r["round"] for r in store.runs()})) or "none yet"
             raise GroundingUsageError(
@@ -103,6 +107,6 @@ def _stored_embeddings(baseline: Baseline, store: Store, shas: set[str], current
 def compare_runs(store: Store, run_id: str, baseline: str, thresholds: Thresholds = Thresholds(),
                  judge: str | None = None) -> list[ModalityComparison]:
     """A stored run against a baseline (a round label or run id in the store, or another store), per modality."""
-    before, current = load_baseline(baseline, store), store.records(run_id)
+    before, current = load_baseline(baseline, store, compared=run_id), store.records(run_id)
     return [against(before, modality, current, cases, store, thresholds, judge)
             for modality, cases in sorted(store.cases(run_id).items())]

@@ -197,6 +197,22 @@ def test_distribution_change_and_a_diversity_collapse_that_gates():
     assert shifted.distribution.cmmd_median.p_value < 0.01 and shifted.distribution.precision < 0.5
 
 
+def test_a_run_labelled_like_its_baseline_is_read_against_the_run_before_it_not_itself(tmp_path):
+    """`pytest suites/ --baseline 0` with the default `--round 0`: the stored run carries the baseline's label,
+    so the summary and the report must resolve the label to the run it was compared with at run time."""
+    store = Store(tmp_path)
+    for n, outcome in enumerate((lambda c, s: True, lambda c, s: "red" not in c, lambda c, s: "red" not in c)):
+        store.append_run(run_id=f"run-{n}", round="0", model="h", started=float(n), settings={},
+                         records=records(outcome, run=f"run-{n}"), cases=list(CASES.values()))
+    [drifted] = compare_runs(store, "run-1", "0")
+    assert "concept 'red'" in {s.name for s in drifted.regressions}  # against run-0, not itself or run-2
+    assert store.find_run("0") == "run-2" and store.find_run("0", before="run-0") == "run-2"  # none before it
+    assert store.find_run("run-2", before="run-0") == "run-2"  # a run id names that run
+    [still] = compare_runs(store, "run-2", "0")  # against run-1, as drifted as itself
+    assert still.regressions == () and store.find_run("0", before="run-2") == "run-1"
+    store.close()
+
+
 def test_precision_and_recall_are_also_measured_against_round_0(tmp_path):
     """Round 2 against round 1 also reports recall against round 0, the store's first run: a loop that loses
     diversity round by round shows its whole loss there."""
