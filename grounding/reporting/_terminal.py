@@ -75,6 +75,9 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
         lines += [f"  {line}" for line in floor_lines(cases, stored_cases.get(modality, {}), settings)]
     for comparison in comparisons:
         lines += comparison_lines(comparison)
+    if settings.get("baseline") == run["round"]:
+        lines.append(f"note: this run is stored as round {run['round']!r}, the label --baseline named, so from now on "
+                     f"--baseline {run['round']} names this run. Give each run its own --round to keep the baseline.")
     return lines
 
 

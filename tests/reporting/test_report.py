@@ -22,20 +22,20 @@ def _png(colour: str) -> bytes:
     return buffer.getvalue()
 
 
-def _run(store: Store, label: str, red_drifts: bool, baseline: str | None = None) -> None:
-    records = []
+def _run(store: Store, label: str, red_drifts: bool, baseline: str | None = None, run_id: str = "") -> None:
+    run_id, records = run_id or f"run-{label}", []
     for case in CASES:
         drifted = red_drifts and "red" in case.concepts
         path, _ = store.write_artifact(_png("orange" if drifted else case.concepts[0]), ".png")
         for seed in range(2):
-            records.append(Record(f"run-{label}", label, "h", "text-to-image", case.id, seed, "oracle", "correct",
+            records.append(Record(run_id, label, "h", "text-to-image", case.id, seed, "oracle", "correct",
                                   float(not drifted), not drifted, str(path),
                                   "oracle: expected red circle, saw orange circle" if drifted else "oracle: ok"))
     art, _ = store.write_artifact(b"+--+\n|  |\n+--+\n", ".txt")
-    records.append(Record(f"run-{label}", label, "h", "ascii-art", "square", 0, "oracle", "correct", 1.0, True,
+    records.append(Record(run_id, label, "h", "ascii-art", "square", 0, "oracle", "correct", 1.0, True,
                           str(art), "oracle: saw small outlined square"))
-    store.append_run(run_id=f"run-{label}", round=label, model="ckpt", started=float(len(store.runs())),
-                     settings={"baseline": baseline}, records=records, cases=[*CASES, ASCII])
+    store.append_run(run_id=run_id, round=label, model="ckpt", started=float(len(store.runs())),
+                     settings={"baseline": baseline, "thresholds": {}}, records=records, cases=[*CASES, ASCII])
 
 
 def _store(tmp_path):
@@ -81,6 +81,24 @@ def test_report_against_an_explicit_round_and_an_unknown_one(tmp_path, capsys):
     assert "passed" in capsys.readouterr().out  # round 0 is better than round 1: no regression
     assert main(["report", "--store", str(root), "--run", "7", "--html", str(html)]) == 2
     assert "--run 7: no run with that id or round label" in capsys.readouterr().err
+
+
+def test_a_run_labelled_like_its_baseline_is_reported_against_it_not_itself(tmp_path, capsys):
+    """`--baseline 0` with the default `--round 0`: the terminal summary and the report read the stored run against
+    the run it was compared with, and the summary says that `--baseline 0` now names this run."""
+    from grounding.reporting._terminal import summary_lines
+
+    store = Store(tmp_path / "store")
+    _run(store, "0", red_drifts=False)
+    _run(store, "0", red_drifts=True, baseline="0", run_id="run-0-again")
+    store.close()
+    text = "\n".join(summary_lines(tmp_path / "store", "run-0-again"))
+    assert re.search(r"text-to-image against baseline 0: [1-9]\d* significant regressions", text)
+    assert "concept 'red'" in text
+    assert "from now on --baseline 0 names this run" in text
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(tmp_path / "store"), "--run", "run-0-again", "--html", str(html)]) == 1
+    assert "concept &#x27;red&#x27;" in html.read_text()
 
 
 def test_history_plots_are_png_files_per_modality(tmp_path, capsys):
