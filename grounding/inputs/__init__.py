@@ -9,5 +9,4 @@ from grounding.inputs._images import open_artifacts, open_image
 from grounding.inputs._paths import user_path
 
 __all__ = ["BUNDLED", "Checkpoint", "bundled", "case_from_table", "content_hash", "expect_problem", "load_cases",
-           "open_artifacts", "open_image", "profile_case_file", "resolve",
-           "user_path"]
+           "open_artifacts", "open_image", "profile_case_file", "resolve", "user_path"]

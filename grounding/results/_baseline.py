@@ -43,7 +43,7 @@ def load_baseline(ref: str, store: Store, *, compared: str | None = None) -> Bas
     other = user_path(ref)
     source = Store(other, writable=False, option="--baseline") if (other / "grounding.sqlite").is_file() else store
     try:
-        run_id = source.find_run(ref, before=compared) if source is store else \
+        run_id = source.find_run(ref, compared=compared) if source is store else \
             (source.runs() or [{}])[-1].get("run_id")
         if run_id is None:
             known = ", ".join(sorted({r["round"] for r in store.runs()})) or "none yet"

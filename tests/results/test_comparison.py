@@ -206,10 +206,10 @@ def test_a_run_labelled_like_its_baseline_is_read_against_the_run_before_it_not_
                          records=records(outcome, run=f"run-{n}"), cases=list(CASES.values()))
     [drifted] = compare_runs(store, "run-1", "0")
     assert "concept 'red'" in {s.name for s in drifted.regressions}  # against run-0, not itself or run-2
-    assert store.find_run("0") == "run-2" and store.find_run("0", before="run-0") == "run-2"  # none before it
-    assert store.find_run("run-2", before="run-0") == "run-2"  # a run id names that run
+    assert store.find_run("0") == "run-2" and store.find_run("0", compared="run-0") == "run-2"  # none before it
+    assert store.find_run("run-2", compared="run-0") == "run-2"  # a run id names that run
     [still] = compare_runs(store, "run-2", "0")  # against run-1, as drifted as itself
-    assert still.regressions == () and store.find_run("0", before="run-2") == "run-1"
+    assert still.regressions == () and store.find_run("0", compared="run-2") == "run-1"
     store.close()
 
 

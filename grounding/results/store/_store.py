@@ -204,14 +204,14 @@ class Store:
         cursor = self._db.execute("SELECT run_id, round, model, started, finished, settings FROM runs ORDER BY started")
         return [self._run(row) for row in cursor]
 
-    def find_run(self, ref: str, *, before: str | None = None) -> str | None:
-        """The run id a --baseline names: a run id, or a round label (its latest run). With `before`, the run being
-        compared: a label never names that run itself, and names the latest run that started before it where one
-        does (the baseline it was compared with at run time), else the latest after it."""
+    def find_run(self, ref: str, *, compared: str | None = None) -> str | None:
+        """The run id a --baseline names: a run id, or a round label (its latest run). With `compared`, the run id
+        being compared: a label never names that run itself, and names the latest run that started before it where
+        one does (the baseline it was compared with at run time), else the latest after it."""
         row = self._db.execute(
-            "SELECT run_id FROM runs WHERE run_id = :ref OR (round = :ref AND run_id IS NOT :before) ORDER BY "
-            "run_id = :ref DESC, started < (SELECT started FROM runs WHERE run_id = :before) DESC, started DESC "
-            "LIMIT 1", {"ref": ref, "before": before}).fetchone()
+            "SELECT run_id FROM runs WHERE run_id = :ref OR (round = :ref AND run_id IS NOT :compared) ORDER BY "
+            "run_id = :ref DESC, started < (SELECT started FROM runs WHERE run_id = :compared) DESC, started DESC "
+            "LIMIT 1", {"ref": ref, "compared": compared}).fetchone()
         return row[0] if row else None
 
     def records(self, run_id: str) -> list[Record]:
