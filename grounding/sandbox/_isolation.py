@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grounding.errors import GroundingUsageError
+from grounding.sandbox import _seccomp
 
 WEAK_ENV = "GROUNDING_SANDBOX_WEAK"
 HERE = Path(__file__).parent
-CHILD_FILES = ("_tests_child.py", "_code_child.py", "_wire.py")
+CHILD_FILES = ("_tests_child.py", "_code_child.py", "_wire.py", "_seccomp.py")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/ssl")
 LAYERS = {
     "pid-namespace": "the run's processes see only each other and all die with it",
@@ -33,7 +34,10 @@ LAYERS = {
     "mount-namespace": "only the Python installation (read-only) and size-limited tmpfs work folders are visible",
     "no-network": "an empty network namespace: no loopback services, no internet",
     "separate-code-process": "the code runs in its own namespaces, apart from the tests, and returns plain data",
-    "limits": "CPU time, memory, file size, open files and processes, per process and for the whole run",
+    "syscall-filter": "no ptrace or access to another process's memory or descriptors, no System V IPC, keyrings, "
+                      "bpf, perf events, userfaultfd or io_uring (seccomp)",
+    "limits": "CPU time, memory, file size, open files and processes, per process and for the whole run; "
+              "the run's files (/work, /tmp, /dev/shm) count in its memory",
 }
 WEAK_LAYERS = ("limits", "separate-code-process-weak", "process-group")
 
@@ -44,29 +48,61 @@ class SandboxUnavailable(GroundingUsageError):
 
 @dataclass(frozen=True)
 class Isolation:
-    """How a run is isolated: through bwrap (`bwrap` is its path) or weakly (None)."""
+    """How a run is isolated: through bwrap (`bwrap` is its path) or weakly (None); `seccomp` is the system-call
+    filter as a BPF program, or empty where libseccomp is missing."""
 
     bwrap: str | None
     as_root: bool
+    seccomp: bytes = b""
+
+    @property
+    def weak(self) -> bool:
+        return self.bwrap is None
 
     @property
     def layers(self) -> tuple[str, ...]:
-        return tuple(LAYERS) if self.bwrap else WEAK_LAYERS
+        filtered = ("syscall-filter",) if self.seccomp else ()
+        if self.weak:
+            return WEAK_LAYERS + filtered
+        return tuple(name for name in LAYERS if name != "syscall-filter" or filtered)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The layers of full isolation this run goes without."""
+        return tuple(name for name in LAYERS if name not in self.layers and name != "limits")
 
 
 def isolation(allow_weak: bool = False) -> Isolation:
     """The strongest isolation available; refuses when there is none unless weak isolation is accepted."""
-    bwrap = _working_bwrap()
+    bwrap, seccomp = _working_bwrap(), _filter()
     if bwrap:
-        return Isolation(bwrap, os.geteuid() == 0)
+        return Isolation(bwrap, os.geteuid() == 0, seccomp)
     if allow_weak or os.environ.get(WEAK_ENV) == "1":
-        return Isolation(None, os.geteuid() == 0)
+        iso = Isolation(None, os.geteuid() == 0, seccomp)
+        _warn_weak(iso.missing)
+        return iso
     raise SandboxUnavailable(
         "Generated code cannot be run: no isolation layer is available. The sandbox needs bubblewrap (`bwrap`) "
         "with user namespaces (Debian/Ubuntu: `apt-get install bubblewrap`; where user namespaces are "
         "switched off, `sysctl kernel.unprivileged_userns_clone=1`). Without it the code would run with only "
         "resource limits, able to read your files and reach your network. To accept that anyway, pass "
         f"--allow-weak-sandbox (or set {WEAK_ENV}=1).")
+
+
+@functools.cache
+def _warn_weak(missing: tuple[str, ...]) -> None:
+    """Said once per process, on stderr: what weak isolation leaves out."""
+    print(f"grounding: generated code runs under WEAK isolation, without {', '.join(missing)}: it can read your "
+          "files, reach your network and, as the same user, the tests' process; install bubblewrap for the full "
+          "sandbox", file=sys.stderr)
+
+
+@functools.cache
+def _filter() -> bytes:
+    try:
+        return _seccomp.compiled()
+    except OSError:
+        return b""
 
 
 @functools.cache
@@ -142,14 +178,22 @@ def namespaces(uid: int, *, user: bool) -> list[str]:
                    "--die-with-parent", "--new-session", "--hostname", "sandbox"]
 
 
-def outer_command(iso: Isolation, uid: int, disk_bytes: int, data: dict[str, int], argv: list[str]) -> list[str]:
-    """The tests process's sandbox: `data` maps a path inside to a descriptor whose content it gets."""
+def _shm(disk_bytes: int) -> list[str]:
+    """A size-limited /dev/shm (bwrap's own lies on the /dev tmpfs, which has no size limit)."""
+    return ["--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/dev/shm"]
+
+
+def outer_command(iso: Isolation, uid: int, disk_bytes: int, data: dict[str, int], argv: list[str], *,
+                  seccomp_fd: int | None = None) -> list[str]:
+    """The tests process's sandbox: `data` maps a path inside to a descriptor whose content it gets; the filter
+    read from `seccomp_fd` holds for the tests process and everything it starts, the code's sandbox included."""
     shown, _ = python_paths()
-    args = [iso.bwrap, *namespaces(uid, user=not iso.as_root), *_env(),
+    filtered = ["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []
+    args = [iso.bwrap, *namespaces(uid, user=not iso.as_root), *_env(), *filtered,
             "--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/work",
             # bandit B108: the sandbox's private, size-limited tmpfs, not the host's /tmp
             "--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/tmp",  # nosec B108
-            *_system(), *_binds(shown), "--proc", "/proc", "--dev", "/dev"]
+            *_system(), *_binds(shown), "--proc", "/proc", "--dev", "/dev", *_shm(disk_bytes)]
     for folder in ("/sandbox", "/tests", "/code"):
         args += ["--perms", "0755", "--dir", folder]
     for name in CHILD_FILES:
@@ -163,11 +207,11 @@ def outer_command(iso: Isolation, uid: int, disk_bytes: int, data: dict[str, int
     return args + argv
 
 
-def inner_command(iso: Isolation, uid: int, argv: list[str]) -> list[str]:
+def inner_command(iso: Isolation, uid: int, disk_bytes: int, argv: list[str]) -> list[str]:
     """The code process's sandbox, started from inside the tests' one: the shared work folders, no more. It has
     the tests' uid inside, so that both see the files of the shared folders as their own ("sandbox")."""
     shown, _ = python_paths()
     return [iso.bwrap, *namespaces(uid, user=True), "--disable-userns", *_env(), "--bind", "/work", "/work",
             # bandit B108: the outer sandbox's private tmpfs, bound into the inner one
             "--bind", "/tmp", "/tmp", *_system(), "--ro-bind", "/etc", "/etc", *_binds(shown), "--dev", "/dev",  # nosec B108
-            "--ro-bind", "/code", "/code", "--ro-bind", "/sandbox", "/sandbox", "--chdir", "/work", *argv]
+            *_shm(disk_bytes), "--ro-bind", "/code", "/code", "--ro-bind", "/sandbox", "/sandbox", "--chdir", "/work", *argv]

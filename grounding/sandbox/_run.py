@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 # bandit B404: starts the sandbox (bwrap) with argument lists, never a shell
 import subprocess  # nosec B404
@@ -25,7 +26,9 @@ from grounding.sandbox import _isolation
 from grounding.sandbox._watchdog import Watchdog, kill_tree
 
 OUTPUT_CAP = 20_000
+OUTPUT_LIMIT = 8 << 20  # what the run may write to its stdout and stderr together before it is killed
 REPORT_CAP = 8 << 20
+WEAK_FOLDER = "grounding-sandbox-"
 BASE_PROCESSES = 6  # two bwrap monitors, two namespace inits, the tests and the code process
 
 
@@ -70,7 +73,8 @@ class TestOutcome:
 
 @dataclass(frozen=True)
 class SandboxResult:
-    """How a sandboxed run ended: `status` is ok, failed, error, timeout or killed; `layers` the isolation."""
+    """How a sandboxed run ended: `status` is ok, failed, error, timeout or killed; `layers` the isolation
+    that was active, `missing` the layers of full isolation it went without."""
 
     status: str
     tests: tuple[TestOutcome, ...]
@@ -79,10 +83,16 @@ class SandboxResult:
     stdout: str = ""
     stderr: str = ""
     layers: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def weak(self) -> bool:
+        """Run without the namespaces: a pass here is weaker evidence, as the code could reach the tests."""
+        return "pid-namespace" in self.missing
 
     def of_kind(self, kind: str) -> tuple[TestOutcome, ...]:
         """The counted tests that are `security` (marked so) or `functional` (the rest)."""
@@ -103,7 +113,8 @@ def run_tests(code: str, tests: str, limits: Limits = Limits(), *, module: str =
     code_config = {"module": module, "setup": setup, "cpu_seconds": limits.cpu_seconds,
                    "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
                    "open_files": limits.open_files, "processes": limits.processes,
-                   "subprocess": limits.subprocess, "site_dirs": list(_isolation.python_paths()[1])}
+                   "subprocess": limits.subprocess, "site_dirs": list(_isolation.python_paths()[1]),
+                   "die_with_parent": iso.weak}
     if iso.bwrap:
         return _run_isolated(iso, code, tests, limits, code_config, tests_name, skip)
     return _run_weak(iso, code, tests, limits, code_config, tests_name, skip)
@@ -113,44 +124,47 @@ def _child_argv(script: str, config: dict) -> list[str]:
     return [sys.executable, "-I", "-B", script, json.dumps(config)]
 
 
-def _memfd(text: str) -> int:
+def _memfd(text: str | bytes) -> int:
     fd = os.memfd_create("grounding-sandbox-file", 0)
-    os.write(fd, text.encode())
+    os.write(fd, text.encode() if isinstance(text, str) else text)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
 
 def _tests_config(tests: str, basetemp: str, code_config: dict, code_command: list[str], skip, report_fd: int, *,
-                  processes: int | None) -> dict:
+                  processes: int | None, load_filter: bool = False) -> dict:
     return {"tests": tests, "module": code_config["module"], "basetemp": basetemp, "skip": list(skip),
             "site_dirs": code_config["site_dirs"], "report_fd": report_fd, "code_command": code_command,
-            "processes": processes}
+            "processes": processes, "die_with_parent": code_config["die_with_parent"], "load_filter": load_filter}
 
 
 def _run_isolated(iso, code, tests, limits, code_config, tests_name, skip) -> SandboxResult:
     module = code_config["module"]
     uid = _isolation.run_uid()
-    code_command = _isolation.inner_command(iso, uid, _child_argv("/sandbox/_code_child.py",
-                                                                  {**code_config, "code_dir": "/code"}))
+    code_command = _isolation.inner_command(iso, uid, limits.disk_bytes,
+                                            _child_argv("/sandbox/_code_child.py", {**code_config, "code_dir": "/code"}))
     data = {f"/tests/{tests_name}": _memfd(tests), f"/code/{module}.py": _memfd(code)}
     data["/etc/passwd"] = _memfd(f"sandbox:x:{uid}:{uid}:sandbox:/work:/bin/sh\n")
     data["/etc/group"] = _memfd(f"sandbox:x:{uid}:\n")
+    seccomp_fd = _memfd(iso.seccomp) if iso.seccomp else None
     read_end, write_end = os.pipe()
     # bandit B108: a path inside the sandbox's private tmpfs
     tests_config = _tests_config(f"/tests/{tests_name}", "/tmp/pytest", code_config, code_command, skip, write_end,  # nosec B108
                                  processes=limits.processes + BASE_PROCESSES)
     command = _isolation.outer_command(iso, uid, limits.disk_bytes, data,
-                                       _child_argv("/sandbox/_tests_child.py", tests_config))
+                                       _child_argv("/sandbox/_tests_child.py", tests_config), seccomp_fd=seccomp_fd)
+    descriptors = [*data.values(), *([seccomp_fd] if seccomp_fd is not None else [])]
     try:
-        return _supervise(command, data.values(), read_end, write_end, limits, iso.layers, cwd="/")
+        return _supervise(command, descriptors, read_end, write_end, limits, iso, cwd="/")
     finally:
-        for fd in data.values():
+        for fd in descriptors:
             os.close(fd)
 
 
 def _run_weak(iso, code, tests, limits, code_config, tests_name, skip) -> SandboxResult:
     here = str(_isolation.HERE)
-    with tempfile.TemporaryDirectory(prefix="grounding-sandbox-") as scratch:
+    _remove_orphaned_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{WEAK_FOLDER}{os.getpid()}-") as scratch:
         work, code_dir, tests_dir = (Path(scratch, name) for name in ("work", "code", "tests"))
         for folder in (work, code_dir, tests_dir):
             folder.mkdir()
@@ -160,43 +174,95 @@ def _run_weak(iso, code, tests, limits, code_config, tests_name, skip) -> Sandbo
         code_command = _child_argv(f"{here}/_code_child.py", {**code_config, "code_dir": str(code_dir)})
         # no process limit: outside a user namespace it would count all of the user's processes
         tests_config = _tests_config(str(tests_dir / tests_name), str(Path(scratch, "pytest")), code_config,
-                                     code_command, skip, write_end, processes=None)
+                                     code_command, skip, write_end, processes=None, load_filter=bool(iso.seccomp))
         command = _child_argv(f"{here}/_tests_child.py", tests_config)
-        return _supervise(command, (), read_end, write_end, limits, iso.layers, cwd=str(work))
+        return _supervise(command, (), read_end, write_end, limits, iso, cwd=str(work))
 
 
-def _supervise(command, pass_fds, read_end: int, write_end: int, limits: Limits, layers, cwd: str) -> SandboxResult:
+def _remove_orphaned_folders() -> None:
+    """Weak runs' folders whose judge died without removing them (SIGKILL): named by the judge's pid."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{WEAK_FOLDER}*-*"):
+        pid = folder.name[len(WEAK_FOLDER):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and folder.owner() == _user_name():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _user_name() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _supervise(command, pass_fds, read_end: int, write_end: int, limits: Limits, iso, cwd: str) -> SandboxResult:
     start = time.monotonic()
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd, "TMPDIR": cwd, "PYTHONHASHSEED": "0",
            "PYTHONDONTWRITEBYTECODE": "1"}  # the tests process switches pytest's plugin autoload off itself
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        try:
-            # bandit B603: the sandbox command we build, an argument list, no shell
-            child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env,  # nosec B603
-                                     pass_fds=(*pass_fds, write_end), start_new_session=True)
-        finally:
-            os.close(write_end)  # the tests process holds the only other end: EOF when it is gone
-        report_box: list[bytes] = []
-        reader = threading.Thread(target=lambda: report_box.append(_read_all(read_end)), daemon=True)
+    try:
+        # bandit B603: the sandbox command we build, an argument list, no shell
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # nosec B603
+                                 cwd=cwd, env=env, pass_fds=(*pass_fds, write_end), start_new_session=True,
+                                 preexec_fn=_die_with_parent if iso.weak else None)
+    finally:
+        os.close(write_end)  # the tests process holds the only other end: EOF when it is gone
+    watchdog = Watchdog(child.pid, memory_bytes=limits.memory_bytes, cpu_seconds=2 * limits.cpu_seconds + 5,
+                        processes=limits.processes + BASE_PROCESSES)
+    output = _Output(watchdog)
+    report_box: list[bytes] = []
+    readers = [threading.Thread(target=lambda: report_box.append(_read_all(read_end)), daemon=True),
+               threading.Thread(target=output.drain, args=(child.stdout, "stdout"), daemon=True),
+               threading.Thread(target=output.drain, args=(child.stderr, "stderr"), daemon=True)]
+    for reader in readers:
         reader.start()
-        watchdog = Watchdog(child.pid, memory_bytes=limits.memory_bytes, cpu_seconds=2 * limits.cpu_seconds + 5,
-                            processes=limits.processes + BASE_PROCESSES)
-        watchdog.start()
-        try:
-            code = child.wait(timeout=limits.wall_seconds)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            code, timed_out = None, True
-        finally:
-            kill_tree(child.pid)
-            child.wait()
-            watchdog.stop()
+    watchdog.start()
+    try:
+        code = child.wait(timeout=limits.wall_seconds)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        code, timed_out = None, True
+    finally:
+        kill_tree(child.pid)
+        child.wait()
+        watchdog.stop()
+    for reader in readers:
         reader.join(timeout=5)
-        os.close(read_end)
-        seconds = time.monotonic() - start
-        stdout, stderr = _read(out), _read(err)
+    os.close(read_end)
+    child.stdout.close()
+    child.stderr.close()
+    seconds = time.monotonic() - start
     report = report_box[0] if report_box else b""
-    return _result(report, stdout, stderr, code, timed_out, watchdog.reason, seconds, limits, layers)
+    return _result(report, output.text("stdout"), output.text("stderr"), code, timed_out, watchdog.reason, seconds,
+                   limits, iso)
+
+
+def _die_with_parent() -> None:
+    """In the weak sandbox's child, before exec: SIGKILL when the judge dies (no PID namespace does it)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class _Output:
+    """The run's stdout and stderr, read from pipes (never a file on the host): the first OUTPUT_CAP bytes of
+    each are kept, and a run that writes more than OUTPUT_LIMIT in all is killed."""
+
+    def __init__(self, watchdog: Watchdog) -> None:
+        self.watchdog = watchdog
+        self.kept: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def drain(self, pipe, name: str) -> None:
+        while chunk := pipe.read1(1 << 16):
+            kept = self.kept[name]
+            kept += chunk[:max(OUTPUT_CAP - len(kept), 0)]
+            with self.lock:
+                self.total += len(chunk)
+                if self.total > OUTPUT_LIMIT:
+                    self.watchdog.kill(f"the run wrote more than {OUTPUT_LIMIT >> 20} MiB to its output")
+                    return
+
+    def text(self, name: str) -> str:
+        return bytes(self.kept[name]).decode(errors="replace")
 
 
 def _read_all(fd: int) -> bytes:
@@ -210,15 +276,10 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _read(handle) -> str:
-    handle.seek(0)
-    return handle.read(OUTPUT_CAP).decode(errors="replace")
-
-
 def _result(raw: bytes, stdout: str, stderr: str, code: int | None, timed_out: bool, over_limit: str,
-            seconds: float, limits: Limits, layers) -> SandboxResult:
+            seconds: float, limits: Limits, iso) -> SandboxResult:
     done = lambda status, tests, reason: SandboxResult(status, tests, reason, seconds, stdout, stderr,
-                                                       tuple(layers))  # noqa: E731
+                                                       iso.layers, iso.missing)  # noqa: E731
     if timed_out:
         return done("timeout", (), f"killed after the wall-clock limit of {limits.wall_seconds:g} s")
     if over_limit:

@@ -24,6 +24,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it o
 import _wire  # noqa: E402
 
 UNSAFE_BASES = ("BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit")
+# Exceptions that steer the tests' own control flow: a StopIteration raised by the code would silently end the
+# tests' map() or zip(), so `assert all(map(is_valid, cases))` would pass. They cross as ControlFlowEscape.
+CONTROL_FLOW = ("StopIteration", "StopAsyncIteration", "GeneratorExit", "SystemExit", "KeyboardInterrupt")
 MARKERS = ("functionality: a functional test of the code under test",
            "security: a test whose failure shows the code is insecure")
 
@@ -32,11 +35,16 @@ class SandboxedCodeError(RuntimeError):
     """The code process could not answer: it did not load, died, or sent something that is not plain data."""
 
 
+class ControlFlowEscape(RuntimeError):
+    """The code raised an exception that steers control flow (StopIteration, ...): an error in the tests, never
+    that exception itself (as PEP 479 turns a StopIteration leaving a generator into a RuntimeError)."""
+
+
 class CodeProcess:
     """The connection to the code process; started on first use and again after it died."""
 
-    def __init__(self, command: list[str], stderr: int) -> None:
-        self.command, self.stderr = command, stderr
+    def __init__(self, command: list[str], stderr: int, *, weak: bool = False) -> None:
+        self.command, self.stderr, self.weak = command, stderr, weak
         self.child: subprocess.Popen | None = None
         self.exceptions: dict[tuple[str, str], type] = {}
         self.load_error = ""
@@ -44,7 +52,8 @@ class CodeProcess:
     def _start(self) -> None:
         # bandit B603: the code's sandbox command, built by the judge, an argument list, no shell
         self.child = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # nosec B603
-                                      stderr=self.stderr, close_fds=True)
+                                      stderr=self.stderr, close_fds=True,
+                                      preexec_fn=_die_with_parent if self.weak else None)
         ready = self._read()
         if not ready.get("ready"):
             self.load_error = self._describe_raised(ready.get("raised"))
@@ -98,7 +107,14 @@ class CodeProcess:
         raise SandboxedCodeError("the code process sent a malformed answer")
 
     def _exception_class(self, name: str, base: str) -> type:
-        """A local stand-in for the code's exception class: same name, the nearest built-in base."""
+        """A local stand-in for the code's exception class: same name, the nearest built-in base; one that steers
+        control flow becomes a ControlFlowEscape named after it."""
+        if base in CONTROL_FLOW or name in CONTROL_FLOW:
+            key = (name, "ControlFlowEscape")
+            if key not in self.exceptions:
+                self.exceptions[key] = type(f"{name}FromSandboxedCode", (ControlFlowEscape,), {
+                    "__module__": "sandboxed_code", "__doc__": f"{name} ({base}) raised by the sandboxed code"})
+            return self.exceptions[key]
         builtin = getattr(builtins, base, None)
         if base in UNSAFE_BASES or not (isinstance(builtin, type) and issubclass(builtin, BaseException)):
             builtin = Exception
@@ -217,15 +233,28 @@ def _message(report) -> str:
     return "\n".join(lines[-3:])[:1000]
 
 
+def _die_with_parent() -> None:
+    """Weak isolation (no PID namespace): this process and the code process die with the judge."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:
+        os._exit(1)
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
     report_fd = config["report_fd"]
+    if config["load_filter"]:  # weak isolation: no bwrap applied the filter
+        import _seccomp
+
+        _seccomp.load()
     if config["processes"]:  # counted per user namespace: this run's processes, the code's included
         resource.setrlimit(resource.RLIMIT_NPROC, (config["processes"], config["processes"]))
     for directory in config["site_dirs"]:
         site.addsitedir(directory)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    process = CodeProcess(config["code_command"], os.dup(2))  # pytest captures fd 2 later
+    process = CodeProcess(config["code_command"], os.dup(2), weak=config["die_with_parent"])  # pytest captures fd 2 later
     sys.modules[config["module"]] = RemoteModule(config["module"], process, 0)
     sys.modules["sandbox_setup"] = RemoteModule("sandbox_setup", process, 1)  # the case's setup, run beside it
     outcomes = Outcomes()

@@ -1,6 +1,8 @@
 """Whole-run limits, enforced from outside: the run's processes together may use only so much memory,
 CPU time and so many processes. Per-process rlimits cannot say this (six children of 1 GB each are six
-GB); a cgroup can, but needs privileges a CI runner seldom has. The watchdog reads /proc."""
+GB); a cgroup can, but needs privileges a CI runner seldom has. The watchdog reads /proc. Memory is the
+processes' resident memory plus what the run's own tmpfs folders hold (/work, /tmp, /dev/shm: files there
+are memory too, and outlive the process that wrote them)."""
 
 from __future__ import annotations
 
@@ -45,6 +47,37 @@ def descendants(root: int, stats: dict | None = None) -> list[int]:
     return found
 
 
+def _host_devices() -> set[str]:
+    """The devices of the judge's own mounts: a sandbox's fresh tmpfs folders are none of these."""
+    return {line.split()[2] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+
+
+def tmpfs_bytes(pids, host: set[str]) -> int:
+    """Bytes held in the tmpfs folders mounted in the mount namespaces of `pids` and not on the host."""
+    namespaces, seen, held = set(), set(), 0
+    for pid in pids:
+        try:
+            namespace = os.readlink(f"/proc/{pid}/ns/mnt")
+            if namespace in namespaces:
+                continue
+            namespaces.add(namespace)
+            mounts = Path(f"/proc/{pid}/mountinfo").read_text().splitlines()
+        except OSError:
+            continue
+        for line in mounts:
+            fields = line.split()
+            device, point = fields[2], fields[4]
+            if fields[fields.index("-") + 1] != "tmpfs" or device in host or device in seen:
+                continue
+            seen.add(device)
+            try:
+                usage = os.statvfs(f"/proc/{pid}/root{point}")
+            except OSError:
+                continue
+            held += (usage.f_blocks - usage.f_bfree) * usage.f_frsize
+    return held
+
+
 def kill_tree(root: int) -> None:
     for pid in [root, *descendants(root)]:
         try:
@@ -64,6 +97,12 @@ class Watchdog(threading.Thread):
         self.reason = ""
         self.peak_bytes = 0
         self._stop_event = threading.Event()
+        self._host = _host_devices()
+
+    def kill(self, reason: str) -> None:
+        """Kill the run now, keeping the first reason given."""
+        self.reason = self.reason or reason
+        kill_tree(self.root)
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
@@ -71,18 +110,22 @@ class Watchdog(threading.Thread):
             if self.root not in stats:
                 return
             tree = [self.root, *descendants(self.root, stats)]
-            memory = sum(stats[pid][1] for pid in tree if pid in stats)
+            resident = sum(stats[pid][1] for pid in tree if pid in stats)
+            files = tmpfs_bytes(tree, self._host)
+            memory = resident + files
             cpu = sum(stats[pid][2] for pid in tree if pid in stats)
             self.peak_bytes = max(self.peak_bytes, memory)
+            reason = ""
             if memory > self.memory_bytes:
-                self.reason = (f"the run used {memory / 2**20:.0f} MiB of memory together, over the whole-run "
-                               f"limit of {self.memory_bytes / 2**20:.0f} MiB")
+                reason = (f"the run used {memory / 2**20:.0f} MiB of memory together ({files / 2**20:.0f} MiB "
+                          f"of it in files in /work, /tmp or /dev/shm), over the whole-run limit of "
+                          f"{self.memory_bytes / 2**20:.0f} MiB")
             elif cpu > self.cpu_seconds:
-                self.reason = f"the run used {cpu:.1f} s of CPU time together, over the limit of {self.cpu_seconds:g} s"
+                reason = f"the run used {cpu:.1f} s of CPU time together, over the limit of {self.cpu_seconds:g} s"
             elif len(tree) > self.processes:
-                self.reason = f"the run had {len(tree)} processes, over the limit of {self.processes}"
-            if self.reason:
-                kill_tree(self.root)
+                reason = f"the run had {len(tree)} processes, over the limit of {self.processes}"
+            if reason:
+                self.kill(reason)
                 return
 
     def stop(self) -> None:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -316,8 +317,109 @@ def test_without_an_isolation_layer_the_sandbox_refuses_unless_weak_isolation_is
     with pytest.raises(SandboxUnavailable, match="apt-get install bubblewrap"):
         run("def f():\n    return 1\n")
     weak = run("def f():\n    return 1\n", allow_weak=True)
-    assert weak.status == "ok" and weak.layers == _isolation.WEAK_LAYERS
+    assert weak.status == "ok" and weak.layers == (*_isolation.WEAK_LAYERS, "syscall-filter")
     assert run("def f():\n    return 2\n", allow_weak=True).status == "failed"
+
+
+def test_weak_isolation_names_the_layers_it_goes_without_in_the_verdict_and_on_stderr(monkeypatch, capfd):
+    monkeypatch.setattr(_isolation, "_working_bwrap", lambda: None)
+    _isolation._warn_weak.cache_clear()
+    weak = run("def f():\n    return 1\n", allow_weak=True)
+    assert weak.weak and weak.passed
+    assert set(weak.missing) == {"pid-namespace", "user-namespace", "mount-namespace", "no-network",
+                                 "separate-code-process"}
+    assert "WEAK isolation, without pid-namespace, user-namespace" in capfd.readouterr().err
+    monkeypatch.undo()
+    full = run("def f():\n    return 1\n")
+    assert not full.weak and full.missing == ()
+
+
+def test_a_killed_judge_in_weak_isolation_leaves_no_child_and_its_folder_is_removed_next_time(tmp_path,
+                                                                                               monkeypatch):
+    marker = f"{700 + secrets.randbelow(100)}.{secrets.randbelow(10**6)}"
+    script = tmp_path / "judge.py"
+    script.write_text(f"import sys\nsys.path[:0] = {sys.path!r}\nfrom grounding.sandbox import run_tests, Limits\n"
+                      f"run_tests('import time\\ndef f():\\n    time.sleep({marker})\\n', "
+                      f"'from solution import f\\ndef test_f():\\n    f()\\n', Limits(wall_seconds=120), "
+                      f"allow_weak=True)\n")
+    judge = subprocess.Popen([sys.executable, str(script)], env={**os.environ, "PATH": "/nowhere"})
+    deadline = time.monotonic() + 20
+    while not processes_with("_code_child.py") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in processes_with("_child.py") if f"{judge.pid}-" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert left, "the weak sandbox never started"
+    judge.send_signal(signal.SIGKILL)
+    judge.wait()
+    time.sleep(1)
+    assert not [pid for pid in left if alive(pid)]
+    orphaned = list(Path(tempfile.gettempdir()).glob(f"grounding-sandbox-{judge.pid}-*"))
+    assert orphaned, "the folder is expected to outlive a SIGKILLed judge until the next weak run"
+    monkeypatch.setattr(_isolation, "_working_bwrap", lambda: None)
+    assert run("def f():\n    return 1\n", allow_weak=True).passed
+    assert not any(folder.exists() for folder in orphaned)
+
+
+# --- control flow, memory nothing counted, the sandbox's own init, output ---------------------------------
+
+STOPS = "class Stop(StopIteration):\n    pass\n\n"
+
+
+@pytest.mark.parametrize("raised", ["StopIteration", "StopAsyncIteration", "GeneratorExit", "Stop", "SystemExit"])
+def test_an_exception_that_steers_control_flow_cannot_end_the_tests_loops_early(raised):
+    code = f"{STOPS}def is_valid(x):\n    raise {raised}\n\ndef is_vulnerable(x):\n    raise {raised}\n"
+    tests = ("from solution import is_valid, is_vulnerable\n\n"
+             "def test_valid():\n    assert all(map(is_valid, [1, 2, 3]))\n\n"
+             "def test_secure():\n    assert not any(map(is_vulnerable, ['; rm -rf /', '$(id)']))\n\n"
+             "def test_zip():\n    assert [x for x, _ in zip([1, 2], map(is_valid, [1, 2]))] == [1, 2]\n")
+    result = run(code, tests)
+    assert result.status == "failed" and "3/3 tests failed" in result.reason
+    assert f"{raised}FromSandboxedCode" in result.reason
+
+
+def test_pytest_raises_still_catches_a_plain_exception_from_the_code():
+    tests = ("import pytest\nfrom solution import f\n\ndef test_f():\n    with pytest.raises(StopIteration):\n"
+             "        f()\n")
+    assert run("def f():\n    raise StopIteration\n", tests).status == "failed"
+    assert run("def f():\n    raise ValueError\n", tests.replace("StopIteration", "ValueError")).passed
+
+
+def test_dev_shm_is_size_limited_and_files_count_in_the_runs_memory():
+    fill = ("import os, time\nwritten = {}\nfor folder in ('/dev/shm', '/tmp', '/work'):\n    written[folder] = 0\n"
+            "    for i in range(100):\n        try:\n            with open(f'{folder}/f{i}', 'wb') as out:\n"
+            "                out.write(b'x' * (1 << 20))\n        except OSError:\n            break\n"
+            "        written[folder] += 1\n")
+    tests = "from solution import f\n\ndef test_f():\n    assert f() == 1\n"
+    bounded = run(fill + "\ndef f():\n    return written\n", tests,
+                  limits=Limits(wall_seconds=15, cpu_seconds=3, memory_bytes=1 << 30, disk_bytes=32 << 20))
+    assert bounded.status == "failed" and "'/dev/shm': 3" in bounded.reason  # 32 MiB, less what fits
+    counted = run(fill + "time.sleep(5)\n\ndef f():\n    return 1\n", tests,
+                  limits=Limits(wall_seconds=15, cpu_seconds=3, memory_bytes=160 << 20))
+    assert counted.status == "killed" and "in files in /work, /tmp or /dev/shm" in counted.reason
+    assert counted.seconds < 5
+
+
+def test_system_v_shared_memory_and_ptrace_are_refused():
+    code = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n\ndef call(name, *args):\n"
+            "    result = getattr(libc, name)(*args)\n    return result, ctypes.get_errno()\n\n"
+            "def f():\n    return [call('shmget', 0, 1 << 20, 0o1600), call('msgget', 0, 0o1600),\n"
+            "            call('semget', 0, 1, 0o1600), call('ptrace', 16, 1, None, None),\n"
+            "            call('ptrace', 0, 0, None, None)]\n")
+    tests = "from solution import f\n\ndef test_f():\n    assert f() == [(-1, 1)] * 5\n"
+    for limits in (FAST, ALLOW):
+        assert run(code, tests, limits=limits).passed
+
+
+def test_a_shell_started_by_the_code_cannot_reach_its_sandboxs_init_or_flood_the_hosts_disk():
+    code = ("import subprocess\n\ndef attach():\n    return subprocess.run(['python3', '-c', 'import ctypes; "
+            "l = ctypes.CDLL(None, use_errno=True); print(l.ptrace(16, 1, None, None), ctypes.get_errno())'], "
+            "capture_output=True, text=True).stdout.split()\n\n"
+            "def flood():\n    subprocess.run('head -c 2000000000 /dev/zero >&2', shell=True)\n")
+    attach = run(code, "from solution import attach\n\ndef test_f():\n    assert attach() == ['-1', '1']\n",
+                 limits=ALLOW)
+    assert attach.passed
+    flood = run(code, "from solution import flood\n\ndef test_f():\n    flood()\n", limits=ALLOW)
+    assert flood.status == "killed" and "more than 8 MiB to its output" in flood.reason
+    assert flood.seconds < 10 and len(flood.stderr) <= 20_000
 
 
 def test_the_verdict_lists_the_layers_that_were_active():
