@@ -343,13 +343,14 @@ def test_a_killed_judge_in_weak_isolation_leaves_no_child_and_its_folder_is_remo
                       f"'from solution import f\\ndef test_f():\\n    f()\\n', Limits(wall_seconds=120), "
                       f"allow_weak=True)\n")
     judge = subprocess.Popen([sys.executable, str(script)], env={**os.environ, "PATH": "/nowhere"})
-    deadline = time.monotonic() + 20
-    while not processes_with("_code_child.py") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = [pid for pid in processes_with("_child.py") if f"{judge.pid}-" in Path(f"/proc/{pid}/cmdline").read_text()]
-    assert left, "the weak sandbox never started"
-    judge.send_signal(signal.SIGKILL)
-    judge.wait()
+    try:
+        deadline = time.monotonic() + 20
+        while len(left := processes_with(f"grounding-sandbox-{judge.pid}-")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(left) == 2, "the weak sandbox's tests and code processes never started"
+    finally:
+        judge.send_signal(signal.SIGKILL)
+        judge.wait()
     time.sleep(1)
     assert not [pid for pid in left if alive(pid)]
     orphaned = list(Path(tempfile.gettempdir()).glob(f"grounding-sandbox-{judge.pid}-*"))
