@@ -9,6 +9,7 @@ and the work folders are tmpfs that vanish with the run.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -23,12 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grounding.sandbox import _isolation
+from grounding.sandbox._cgroup import run_group
 from grounding.sandbox._watchdog import Watchdog, kill_tree
 
 OUTPUT_CAP = 20_000
 OUTPUT_LIMIT = 8 << 20  # what the run may write to its stdout and stderr together before it is killed
 REPORT_CAP = 8 << 20
 WEAK_FOLDER = "grounding-sandbox-"
+_LIBC = ctypes.CDLL(None)
 BASE_PROCESSES = 6  # two bwrap monitors, two namespace inits, the tests and the code process
 
 
@@ -74,7 +77,8 @@ class TestOutcome:
 @dataclass(frozen=True)
 class SandboxResult:
     """How a sandboxed run ended: `status` is ok, failed, error, timeout or killed; `layers` the isolation
-    that was active, `missing` the layers of full isolation it went without."""
+    that was active, `missing` the layers of full isolation it went without, `bound` what held the whole run's
+    memory and processes (a cgroup, or the watchdog)."""
 
     status: str
     tests: tuple[TestOutcome, ...]
@@ -84,6 +88,7 @@ class SandboxResult:
     stderr: str = ""
     layers: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    bound: str = ""
 
     @property
     def passed(self) -> bool:
@@ -197,15 +202,25 @@ def _supervise(command, pass_fds, read_end: int, write_end: int, limits: Limits,
     start = time.monotonic()
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd, "TMPDIR": cwd, "PYTHONHASHSEED": "0",
            "PYTHONDONTWRITEBYTECODE": "1"}  # the tests process switches pytest's plugin autoload off itself
+    # the kernel's bound sits above the watchdog's, so that the watchdog, which says why, acts first
+    group = run_group(limits.memory_bytes + max(64 << 20, limits.memory_bytes // 4), limits.processes + BASE_PROCESSES)
     try:
-        # bandit B603: the sandbox command we build, an argument list, no shell
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # nosec B603
-                                 cwd=cwd, env=env, pass_fds=(*pass_fds, write_end), start_new_session=True,
-                                 preexec_fn=_die_with_parent if iso.weak else None)
+        try:
+            # bandit B603: the sandbox command we build, an argument list, no shell
+            child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # nosec B603
+                                     stderr=subprocess.PIPE, cwd=cwd, env=env, pass_fds=(*pass_fds, write_end),
+                                     start_new_session=True, preexec_fn=_before_exec(group, iso.weak))
+        finally:
+            os.close(write_end)  # the tests process holds the only other end: EOF when it is gone
+        return _watch(child, read_end, limits, iso, group, start)
     finally:
-        os.close(write_end)  # the tests process holds the only other end: EOF when it is gone
+        if group is not None:
+            group.remove()
+
+
+def _watch(child, read_end: int, limits: Limits, iso, group, start: float) -> SandboxResult:
     watchdog = Watchdog(child.pid, memory_bytes=limits.memory_bytes, cpu_seconds=2 * limits.cpu_seconds + 5,
-                        processes=limits.processes + BASE_PROCESSES)
+                        processes=limits.processes + BASE_PROCESSES, group=group)
     output = _Output(watchdog)
     report_box: list[bytes] = []
     readers = [threading.Thread(target=lambda: report_box.append(_read_all(read_end)), daemon=True),
@@ -228,17 +243,26 @@ def _supervise(command, pass_fds, read_end: int, write_end: int, limits: Limits,
     os.close(read_end)
     child.stdout.close()
     child.stderr.close()
-    seconds = time.monotonic() - start
+    if group is not None and group.out_of_memory():
+        watchdog.kill(f"the kernel stopped the run at its cgroup's memory limit, above the whole-run limit of "
+                      f"{limits.memory_bytes >> 20} MiB (files in /work, /tmp and /dev/shm count)")
     report = report_box[0] if report_box else b""
-    return _result(report, output.text("stdout"), output.text("stderr"), code, timed_out, watchdog.reason, seconds,
-                   limits, iso)
+    return _result(report, output.text("stdout"), output.text("stderr"), code, timed_out, watchdog.reason,
+                   time.monotonic() - start, limits, iso, watchdog.bound)
 
 
-def _die_with_parent() -> None:
-    """In the weak sandbox's child, before exec: SIGKILL when the judge dies (no PID namespace does it)."""
-    import ctypes
+def _before_exec(group, weak: bool):
+    """What the child does between fork and exec: join the run's cgroup; in weak isolation, die with the judge
+    (no PID namespace does it)."""
+    if group is None and not weak:
+        return None
 
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    def prepare() -> None:
+        if group is not None:
+            group.enter()
+        if weak:
+            _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    return prepare
 
 
 class _Output:
@@ -277,13 +301,13 @@ def _read_all(fd: int) -> bytes:
 
 
 def _result(raw: bytes, stdout: str, stderr: str, code: int | None, timed_out: bool, over_limit: str,
-            seconds: float, limits: Limits, iso) -> SandboxResult:
+            seconds: float, limits: Limits, iso, bound: str) -> SandboxResult:
     done = lambda status, tests, reason: SandboxResult(status, tests, reason, seconds, stdout, stderr,
-                                                       iso.layers, iso.missing)  # noqa: E731
-    if timed_out:
-        return done("timeout", (), f"killed after the wall-clock limit of {limits.wall_seconds:g} s")
+                                                       iso.layers, iso.missing, bound)  # noqa: E731
     if over_limit:
         return done("killed", (), f"killed: {over_limit}")
+    if timed_out:
+        return done("timeout", (), f"killed after the wall-clock limit of {limits.wall_seconds:g} s")
     try:
         report = json.loads(raw) if raw else None
     except ValueError:

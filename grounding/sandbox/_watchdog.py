@@ -13,6 +13,7 @@ from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+POLL_SECONDS = 0.05
 
 
 def _stats() -> dict[int, tuple[int, int, float]]:
@@ -90,14 +91,21 @@ class Watchdog(threading.Thread):
     """Polls the process tree under `root`; kills it and keeps the reason when it goes over a limit."""
 
     def __init__(self, root: int, *, memory_bytes: int, cpu_seconds: float, processes: int,
-                 interval: float = 0.05) -> None:
+                 interval: float | None = None, group=None) -> None:
         super().__init__(daemon=True, name=f"grounding-sandbox-watchdog-{root}")
-        self.root, self.interval = root, interval
+        self.root, self.interval = root, interval or POLL_SECONDS
         self.memory_bytes, self.cpu_seconds, self.processes = memory_bytes, cpu_seconds, processes
         self.reason = ""
         self.peak_bytes = 0
         self._stop_event = threading.Event()
         self._host = _host_devices()
+        self.group = group
+
+    @property
+    def bound(self) -> str:
+        """What bounds the whole run: the kernel through the run's cgroup, or this watchdog alone."""
+        polled = f"watchdog every {self.interval * 1000:.0f} ms"
+        return f"{self.group.bound} and {polled}" if self.group else f"{polled} (resident memory and tmpfs files)"
 
     def kill(self, reason: str) -> None:
         """Kill the run now, keeping the first reason given."""
@@ -110,15 +118,17 @@ class Watchdog(threading.Thread):
             if self.root not in stats:
                 return
             tree = [self.root, *descendants(self.root, stats)]
-            resident = sum(stats[pid][1] for pid in tree if pid in stats)
             files = tmpfs_bytes(tree, self._host)
-            memory = resident + files
+            if self.group:  # the kernel's count: resident memory, tmpfs files and shared memory together
+                memory = self.group.usage()
+            else:
+                memory = sum(stats[pid][1] for pid in tree if pid in stats) + files
             cpu = sum(stats[pid][2] for pid in tree if pid in stats)
             self.peak_bytes = max(self.peak_bytes, memory)
             reason = ""
             if memory > self.memory_bytes:
                 reason = (f"the run used {memory / 2**20:.0f} MiB of memory together ({files / 2**20:.0f} MiB "
-                          f"of it in files in /work, /tmp or /dev/shm), over the whole-run limit of "
+                          f"in files in /work, /tmp or /dev/shm), over the whole-run limit of "
                           f"{self.memory_bytes / 2**20:.0f} MiB")
             elif cpu > self.cpu_seconds:
                 reason = f"the run used {cpu:.1f} s of CPU time together, over the limit of {self.cpu_seconds:g} s"

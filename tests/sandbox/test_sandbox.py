@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from grounding.sandbox import Limits, SandboxUnavailable, _isolation, run_tests
+from grounding.sandbox import Limits, SandboxUnavailable, _cgroup, _isolation, _run, _watchdog, run_tests
 
 TESTS = "from solution import f\n\ndef test_f():\n    assert f() == 1\n"
 FAST = Limits(wall_seconds=15, cpu_seconds=3, memory_bytes=512 << 20)
@@ -186,6 +186,23 @@ def test_memory_is_limited_per_process_and_for_the_whole_run():
                 "for _ in range(6)]\n    [p.wait() for p in procs]\n    return 1\n")
     result = run(children, limits=Limits(wall_seconds=20, cpu_seconds=5, memory_bytes=400 << 20, subprocess=True))
     assert result.status == "killed" and "whole-run limit" in result.reason
+
+
+def test_where_the_host_allows_a_cgroup_the_kernel_bounds_the_run_between_two_looks_of_the_watchdog(monkeypatch):
+    monkeypatch.setattr(_watchdog, "POLL_SECONDS", 30.0)  # the watchdog looks too late to see anything
+    children = ("import subprocess, sys\n\ndef f():\n    procs = [subprocess.Popen([sys.executable, '-c', "
+                "'import time; b = bytearray(150 << 20); b[::4096] = b\"x\" * len(b[::4096]); time.sleep(30)']) "
+                "for _ in range(6)]\n    [p.wait() for p in procs]\n    return 1\n")
+    result = run(children, limits=Limits(wall_seconds=20, cpu_seconds=5, memory_bytes=300 << 20, subprocess=True))
+    group = _cgroup.run_group(1 << 30, 8)
+    if group is None:  # an ordinary user without a delegated cgroup: the watchdog alone, which said so
+        assert result.bound.startswith("watchdog every") and result.status == "timeout"
+        return
+    group.remove()
+    assert result.bound.startswith(f"cgroup v{group.version}") and result.status == "killed"
+    assert "the kernel stopped the run at its cgroup's memory limit" in result.reason
+    monkeypatch.setattr(_run, "run_group", lambda *args: None)
+    assert run("def f():\n    return 1\n").bound.startswith("watchdog every")
 
 
 def test_the_work_folder_is_size_limited_and_not_on_the_hosts_disk():
