@@ -7,14 +7,14 @@ import json
 import sys
 
 from grounding.cli._files import output_file, output_folder, write_output
-from grounding.errors import GroundingUsageError
+from grounding.errors import GroundingUsageError, printable
 
 
 def show_history(args: argparse.Namespace) -> int:
     from grounding.results._history import as_json, as_table, history
 
     rows = history(args.store)
-    print(json.dumps(as_json(rows), indent=2) if args.json else as_table(rows) or "no runs in this store yet")
+    _say(json.dumps(as_json(rows), indent=2) if args.json else as_table(rows) or "no runs in this store yet")
     if args.plots:
         from grounding.reporting._plots import history_png
 
@@ -34,7 +34,7 @@ def write_report(args: argparse.Namespace) -> int:
     write_output(args.html, render_html(report).encode(), "--html")
     summary = markdown(report)
     if args.markdown is None:
-        print(summary)
+        _say(summary)
     else:  # a CI job summary file is appended to
         write_output(args.markdown, summary.encode(), "--markdown", append=True)
     print(f"grounding: report written to {args.html}", file=sys.stderr)
@@ -45,7 +45,7 @@ def check_store(args: argparse.Namespace) -> int:
     from grounding.results.store import check_store as check
 
     found = check(args.store)
-    print(json.dumps(found.as_json(), indent=2) if args.json else "\n".join(found.lines()))
+    _say(json.dumps(found.as_json(), indent=2) if args.json else "\n".join(found.lines()))
     return 0 if found.healthy else 1
 
 
@@ -63,7 +63,7 @@ def show_plan(args: argparse.Namespace) -> int:
     else:
         design = Design(f"an assumed pass rate of {args.rate:.3f}", (args.rate,) * (args.cases or 60), True,
                         args.slices)
-    print("\n".join(plan_lines(design, target=args.target_fall, tolerance=args.tolerance, floor=args.min_pass_rate,
+    _say("\n".join(plan_lines(design, target=args.target_fall, tolerance=args.tolerance, floor=args.min_pass_rate,
                                confidence=args.confidence, cases=args.cases)))
     return 0
 
@@ -74,5 +74,11 @@ def judge_again(args: argparse.Namespace) -> int:
     from grounding.running._rescore import rescore
 
     result = rescore(args.store, args.run, judge=args.judge, round=args.round, device=args.device)
-    print(json.dumps(asdict(result), indent=2) if args.json else "\n".join(result.lines()))
+    _say(json.dumps(asdict(result), indent=2) if args.json else "\n".join(result.lines()))
     return 0
+
+
+def _say(text: str) -> None:
+    """Print what a store holds (labels, run ids, file names, outputs): JSON escapes control characters itself,
+    plain text is made printable."""
+    print(printable(text, lines=True))

@@ -12,7 +12,7 @@ from collections import defaultdict
 from html import escape
 from pathlib import Path
 
-from grounding.errors import GroundingUsageError
+from grounding.errors import GroundingUsageError, printable
 from grounding.inputs._images import open_image
 from grounding.reporting._plots import history_png
 from grounding.reporting._run_report import RunReport
@@ -132,5 +132,6 @@ def render(report: RunReport) -> str:
         parts += [f"<h2>{escape(modality)}</h2><table><tr><th>metric</th><th>this run</th></tr>{metrics}</table>", floor,
                   f'<img src="data:image/png;base64,{plot}" alt="history of {escape(modality)}" style="max-width:100%">',
                   _comparison_html(report, comparison) if comparison else _failing_html(report, modality)]
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>grounding report {escape(run['round'])}</title>"
-            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>grounding report {escape(run['round'])}"
+            f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>\n")
+    return printable(page, lines=True)  # a browser shows control characters as nothing, but a terminal runs them

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from grounding.errors import printable
 from grounding.reporting._run_report import RunReport
 
 
 def markdown(report: RunReport) -> str:
-    """A short summary: status, headline metrics against the baseline, and every significant regression."""
+    """A short summary: status, headline metrics against the baseline, and every significant regression (made
+    printable: it is printed on a terminal or a CI log)."""
     run = report.run
     status = ("FAILED: below the floor" if report.floor_failures() else "no baseline" if not report.baseline
               else "passed" if report.passed else "FAILED: significant regression")
@@ -31,4 +33,4 @@ def markdown(report: RunReport) -> str:
         lines += ["", "### Significant regressions", ""]
         lines += [f"- **{m}** {s.line().replace('  REGRESSED', '')}" for m, s in regressions]
         lines += [f"- **{m}** case `{case.case_id}`: {case.line()}" for m, case in cases]
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines), lines=True) + "\n"

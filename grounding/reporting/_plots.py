@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from grounding.errors import printable
 from grounding.results._history import HistoryRow, moved_most
 
 SCALES = {"clip_score": "CLIPScore (0-2.5)", "bandit_findings": "bandit findings per output"}
@@ -17,7 +18,7 @@ def history_png(rows: list[HistoryRow], modality: str) -> bytes:
     from matplotlib import pyplot as plt
 
     mine = [r for r in rows if r.modality == modality]
-    labels = [r.round for r in mine]
+    labels = [printable(r.round) for r in mine]
     x = range(len(mine))
     names = list(dict.fromkeys(k for r in mine for k in r.metrics))
     figure, (rates, scores, concepts) = plt.subplots(1, 3, figsize=(15, 4), constrained_layout=True)
@@ -25,7 +26,7 @@ def history_png(rows: list[HistoryRow], modality: str) -> bytes:
         axis = scores if name in SCALES else rates
         axis.plot(x, [r.metrics.get(name, float("nan")) for r in mine], marker="o", label=SCALES.get(name, name))
     for word in moved_most(mine):
-        concepts.plot(x, [r.concepts.get(word, float("nan")) for r in mine], marker="o", label=word)
+        concepts.plot(x, [r.concepts.get(word, float("nan")) for r in mine], marker="o", label=printable(word))
     for axis, title in ((rates, f"{modality}: rates"), (scores, "scores"), (concepts, "concepts that moved most")):
         axis.set_title(title)
         axis.set_xticks(list(x), labels)

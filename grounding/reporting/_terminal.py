@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from grounding.errors import printable
 from grounding.judges.functional.clip import CLIPSCORE_SCALE
 from grounding.results import ModalityComparison, Thresholds, compare_runs, concept_words
 from grounding.results._power import stated_power
@@ -27,6 +28,7 @@ def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
 
 
 def summary_lines(store_root: Path, run_id: str) -> list[str]:
+    """The run's summary for pytest's terminal, each line made printable (labels and case ids come from a store)."""
     store = Store(store_root, writable=False)
     try:
         run = next(r for r in store.runs() if r["run_id"] == run_id)
@@ -78,7 +80,7 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
     if settings.get("baseline") == run["round"]:
         lines.append(f"note: this run is stored as round {run['round']!r}, the label --baseline named, so from now on "
                      f"--baseline {run['round']} names this run. Give each run its own --round to keep the baseline.")
-    return lines
+    return [printable(line) for line in lines]
 
 
 def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settings: dict) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import fmean
 
+from grounding.errors import printable
 from grounding.results._verdicts import self_description, summarize
 from grounding.results.store import Store
 from grounding.types import Case, Record
@@ -75,16 +76,17 @@ def history(store_root: str | Path) -> list[HistoryRow]:
 
 
 def as_table(rows: list[HistoryRow]) -> str:
-    """A plain-text table: rounds down, one column per metric, a block per modality."""
+    """A plain-text table: rounds down, one column per metric, a block per modality; the store's labels made
+    printable."""
     lines = []
     for modality in sorted({r.modality for r in rows}):
         mine = [r for r in rows if r.modality == modality]
         names = list(dict.fromkeys(k for r in mine for k in r.metrics))
         header = ["round", "run", "cases", *names]
-        body = [[r.round, r.run_id, str(r.cases), *(f"{r.metrics[n]:.3f}" if n in r.metrics else "-" for n in names)]
-                for r in mine]
+        body = [[printable(r.round), printable(r.run_id), str(r.cases),
+                 *(f"{r.metrics[n]:.3f}" if n in r.metrics else "-" for n in names)] for r in mine]
         widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-        lines.append(f"{modality}:")
+        lines.append(f"{printable(modality)}:")
         lines += [("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths))).rstrip()
                   for row in [header, *body]]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Iterable
 
+from grounding.errors import printable
 from grounding.results._comparison import CaseChange
 from grounding.results._floors import Floors, FloorTest, Observations, floor_tests, observations
 from grounding.results.store import artifact_sha
@@ -53,7 +54,7 @@ class CaseVerdict:
             lines.append(f"  {mark} seed {outcome.seed}: {'; '.join(outcome.reasons)}\n        {outcome.artifact}")
             if not outcome.passed:
                 lines += _shown(outcome.artifact)
-        return "\n".join(lines)
+        return printable("\n".join(lines), lines=True)  # quotes a model's output: shown on a terminal
 
 
 TEXT_SUFFIXES = (".txt", ".py")

@@ -182,3 +182,52 @@ def test_a_run_below_the_floor_fails_its_report_without_a_baseline(tmp_path, cap
     text = summary.read_text()
     assert "FAILED: below the floor" in text and "48 of 48 cases below the floor" in text
     assert "significantly below the floor 0.75" in (tmp_path / "r.html").read_text()
+
+
+def test_an_artifact_replaced_by_a_link_to_a_local_file_is_not_shown(tmp_path, capsys):
+    """Each link is named by the SHA-256 of the file it points at, so only refusing links keeps it out."""
+    root = _store(tmp_path)
+    outside = tmp_path / "home"
+    outside.mkdir()
+    for path in (root / "artifacts").rglob("*.*"):
+        path.rename(outside / path.name)
+        path.symlink_to(outside / path.name)
+    html = tmp_path / "report.html"
+    assert main(["report", "--store", str(root), "--html", str(html)]) == 1
+    page = html.read_text()
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 2  # the two history plots, no output
+    assert "output not shown: artifacts/" in page and "is a symbolic link" in page
+    assert main(["store", "check", "--store", str(root)]) == 1
+    assert f"{len(list(outside.iterdir()))} symbolic links or not regular files" in capsys.readouterr().out
+
+
+TRAPS = "\x1b[2K\x1b]0;owned\x07\x9b31m\x7f\r"  # erase the line, retitle the window, 8-bit CSI, DEL, return
+
+
+def _clean(text: str) -> bool:
+    return not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+
+
+def test_escapes_in_a_store_never_reach_the_terminal(tmp_path, capsys):
+    from grounding.reporting import summary_lines
+
+    store = Store(tmp_path / "store")
+    _run(store, f"0{TRAPS}", red_drifts=False, run_id=f"run-0{TRAPS}")
+    _run(store, f"1{TRAPS}", red_drifts=True, baseline=f"run-0{TRAPS}", run_id="run-1")
+    store.close()
+    (tmp_path / "store" / "artifacts" / f"left{TRAPS}over").write_text("")  # named as an orphan
+    root, html = tmp_path / "store", tmp_path / "report.html"
+    for argv, code, shown in ((["history"], 0, "  0      run-0  48     1.000"),
+                              (["report", "--html", str(html)], 1, "round `1` (run `run-1`)"),
+                              (["report", "--run", "none"], 2, "(rounds: 0, 1)."),
+                              (["store", "check"], 0, "    artifacts/leftover\n")):
+        assert main([*argv, "--store", str(root)]) == code
+        out = capsys.readouterr()
+        assert _clean(out.out) and _clean(out.err) and "Traceback" not in out.err, argv
+        assert shown in out.out + out.err and "owned" not in out.out + out.err
+    assert main(["report", "--store", str(root), "--html", str(html), "--markdown", str(tmp_path / "md")]) == 1
+    assert _clean((tmp_path / "md").read_text()) and "round `1` (run `run-1`)" in (tmp_path / "md").read_text()
+    lines = summary_lines(root, "run-1")
+    assert "run-0" in "".join(lines) and all(_clean(line) and "\n" not in line for line in lines)
+    page = html.read_text()
+    assert _clean(page) and "grounding report: round 1</h1>" in page and "owned" not in page

@@ -54,3 +54,14 @@ def test_baseline_fall_fails_above_the_minimum_only_when_significant_and_beyond_
     assert fell.change.before == 1.0 and "against the baseline: pass rate 1.00 -> 0.75" in fell.message()
     noisy = _verdict(_records([True] * 4, clip=0.8), baseline=_records([True] * 4, clip=1.0))
     assert noisy.passed and noisy.change.clip_p_value == 1 / 16  # 4 seeds cannot make a fall significant
+
+
+def test_failure_message_quotes_a_judges_reading_of_an_output_without_its_escapes():
+    """A judge's explanation can quote what the model wrote; pytest prints the message on a terminal."""
+    from dataclasses import replace
+
+    records = [replace(r, explanation="saw \x1b]0;owned\x07\x1b[2Kred\x9b1m") if r.judge == "oracle" else r
+               for r in _records([False, False, False, False])]
+    message = _verdict(records).message()
+    assert "saw red" in message and "owned" not in message
+    assert not any(c in message for c in "\x1b\x07\x9b") and "\n" in message

@@ -1,4 +1,4 @@
-"""`grounding store check`: the integrity of a store, its missing, damaged and orphaned artifacts."""
+"""`grounding store check`: the integrity of a store, its missing, damaged, orphaned and unsafe artifacts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grounding.errors import GroundingUsageError
-from grounding.results.store._artifacts import ArtifactProblem, artifact_location, read_verified
+from grounding.results.store._artifacts import ArtifactProblem, artifact_entries, artifact_location, read_verified
 from grounding.results.store._schema import SCHEMA_VERSION
 from grounding.results.store._store import DATABASE, Store
 
@@ -23,10 +23,11 @@ class StoreCheck:
     missing: tuple[str, ...]
     damaged: tuple[str, ...]  # hash mismatch, refused names, oversized files
     orphaned: tuple[str, ...]  # files under artifacts/ that nothing refers to
+    unsafe: tuple[str, ...] = ()  # symbolic links and anything not a regular file or folder under artifacts/
 
     @property
     def healthy(self) -> bool:
-        return self.database == "ok" and not self.missing and not self.damaged
+        return self.database == "ok" and not self.missing and not self.damaged and not self.unsafe
 
     def as_json(self) -> dict:
         return {**asdict(self), "healthy": self.healthy, "schema_version": SCHEMA_VERSION}
@@ -36,7 +37,8 @@ class StoreCheck:
         lines = [head, f"  database: {self.database}",
                  f"  {self.runs} runs, {self.records} records, {self.artifacts} artifacts referred to"]
         for name, items in (("missing", self.missing), ("damaged or refused", self.damaged),
-                            ("orphaned (nothing refers to them; safe to delete)", self.orphaned)):
+                            ("orphaned (nothing refers to them; safe to delete)", self.orphaned),
+                            ("symbolic links or not regular files (never read; delete them)", self.unsafe)):
             lines.append(f"  {len(items)} {name}" + "".join(f"\n    {item}" for item in items[:20])
                          + (f"\n    ... and {len(items) - 20} more" if len(items) > 20 else ""))
         return lines
@@ -51,7 +53,8 @@ def check_store(root: str | Path) -> StoreCheck:
     try:
         store = Store(root, writable=False, option="--store")
     except GroundingUsageError as err:
-        return StoreCheck(str(root), str(err), 0, 0, 0, (), (), _files(root))
+        files, unsafe = artifact_entries(root)
+        return StoreCheck(str(root), str(err), 0, 0, 0, (), (), tuple(files), tuple(unsafe))
     try:
         runs = store.runs()
         refs, records, damaged = set(), 0, []
@@ -61,21 +64,17 @@ def check_store(root: str | Path) -> StoreCheck:
                 records += 1
         refs |= store.cached_artifacts()
     except GroundingUsageError as err:
-        return StoreCheck(str(root), str(err), 0, 0, 0, (), (), ())
+        return StoreCheck(str(root), str(err), 0, 0, 0, (), (), (), tuple(artifact_entries(root)[1]))
     finally:
         store.close()
-    missing, known = [], set()
+    files, unsafe = artifact_entries(root)
+    missing, refused, known = [], [], set()
     for ref in sorted(refs):
         try:
             known.add(artifact_location(root, ref).name)
             read_verified(root, ref)
         except ArtifactProblem as problem:
-            (missing if "missing" in str(problem) else damaged).append(str(problem))
-    orphaned = tuple(f for f in _files(root) if Path(f).name not in known)
-    return StoreCheck(str(root), "ok", len(runs), records, len(refs), tuple(missing), tuple(damaged), orphaned)
-
-
-def _files(root: Path) -> tuple[str, ...]:
-    folder = root / "artifacts"
-    return tuple(sorted(str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file() or p.is_symlink())) \
-        if folder.is_dir() else ()
+            {"missing": missing, "unsafe": refused}.get(problem.kind, damaged).append(str(problem))
+    orphaned = tuple(f for f in files if Path(f).name not in known)
+    return StoreCheck(str(root), "ok", len(runs), records, len(refs), tuple(missing), tuple(damaged), orphaned,
+                      tuple(unsafe or refused))  # what the walk named, else (a file changed since) what a read refused

@@ -20,7 +20,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 from grounding.errors import GroundingUsageError
-from grounding.results.store._artifacts import ArtifactProblem, artifact_location, artifact_ref, read_verified
+from grounding.results.store._artifacts import (ArtifactProblem, artifact_location, artifact_ref, artifact_sha,
+                                                open_folders, read_verified)
 from grounding.results.store._schema import damaged, prepare
 from grounding.types import KINDS, Case, Record
 
@@ -82,11 +83,15 @@ class Store:
     # artifacts and the generation cache
     def write_artifact(self, data: bytes, suffix: str) -> tuple[Path, str]:
         """Write bytes under their SHA-256 name (atomically) and return the path and hash. A file already there
-        is kept only when its content matches its name."""
+        is kept only when its content matches its name; a folder under artifacts/ that is a link is refused."""
         sha = hashlib.sha256(data).hexdigest()
         path = artifact_location(self.root, f"{sha}{suffix}")
-        if not _holds(path, sha):
-            path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._holds(path.name, sha):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(open_folders(self.root, path.relative_to(self.root).parts[:-1]))
+            except (ArtifactProblem, OSError) as problem:  # a link where a folder belongs: the caller's own store
+                raise GroundingUsageError(f"{self.option} {self.root}: cannot write {path.name} ({problem}).") from None
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -105,11 +110,7 @@ class Store:
         row = self._db.execute("SELECT artifact, sha256 FROM generations WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        try:
-            path = artifact_location(self.root, str(row[0]))
-        except ArtifactProblem:
-            return None
-        return (path, row[1]) if _holds(path, row[1]) else None
+        return (artifact_location(self.root, str(row[0])), row[1]) if self._holds(str(row[0]), row[1]) else None
 
     def cached_artifacts(self) -> set[str]:
         """The artifact references the generation cache holds."""
@@ -122,11 +123,17 @@ class Store:
 
     def verified_artifact(self, ref: str, sha: str) -> Path | None:
         """Where a stored artifact lies, when it is there and holds what its hash says; else None."""
+        return artifact_location(self.root, str(ref)) if self._holds(str(ref), str(sha)) else None
+
+    def _holds(self, ref: str, sha: Any) -> bool:
+        """Whether the artifact `ref` names is a regular file in this store whose content hashes to sha."""
+        if artifact_sha(ref) != sha:
+            return False
         try:
-            path = artifact_location(self.root, str(ref))
+            read_verified(self.root, ref)
         except ArtifactProblem:
-            return None
-        return path if _holds(path, str(sha)) else None
+            return False
+        return True
 
     # the score cache (running/_score_cache.py): JSON lists of scores by key; unreadable rows read as absent
     def cached_scores(self, keys: Sequence[str]) -> dict[str, Any]:
@@ -281,14 +288,6 @@ def _known_settings(settings: dict) -> bool:
             and all(isinstance(v, dict) and {"artifacts", "from_cache"} <= set(v)
                     and all(isinstance(n, int) for n in v.values())
                     for v in settings.get("generation", {}).values()))
-
-
-def _holds(path: Path, sha: str) -> bool:
-    """Whether the file at path is a regular file whose content hashes to sha."""
-    try:
-        return path.is_file() and not path.is_symlink() and hashlib.sha256(path.read_bytes()).hexdigest() == sha
-    except OSError:
-        return False
 
 
 def _json(text: Any, kind: type) -> Any:

@@ -1,4 +1,5 @@
 import json
+import os
 import random
 import sqlite3
 
@@ -230,3 +231,85 @@ def test_store_check_reports_integrity_missing_damaged_and_orphaned_artifacts(tm
     assert main(["store", "check", "--store", str(tmp_path / "other")]) == 1
     assert "damaged" in capsys.readouterr().out
     assert main(["store", "check", "--store", str(tmp_path / "nowhere")]) == 2
+
+
+# A link planted in a store (a downloaded baseline) must not make the store read a file from elsewhere: the attacker
+# names the link by the SHA-256 of the file it points at, so the hash check alone would pass it.
+
+def _planted(tmp_path, content=b"GH_TOKEN=abc"):
+    """A store whose one record names a file outside it, through a link named by that file's hash."""
+    import hashlib
+
+    secret = tmp_path / "home" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_bytes(content)
+    name = hashlib.sha256(content).hexdigest() + ".txt"
+    _one_run(tmp_path / "store", artifact=f"artifacts/{name[:2]}/{name}")
+    link = tmp_path / "store" / "artifacts" / name[:2] / name
+    link.parent.mkdir(exist_ok=True)
+    link.symlink_to(secret)
+    return tmp_path / "store", link, secret
+
+
+def test_an_artifact_that_is_a_link_is_refused_and_store_check_names_it(tmp_path, capsys):
+    from grounding.cli import main
+
+    root, link, secret = _planted(tmp_path)
+    ref = str(link.relative_to(root))
+    store = Store(root, writable=False)
+    with pytest.raises(ArtifactProblem, match="is a symbolic link") as refused:
+        store.read_artifact(ref)
+    assert refused.value.kind == "unsafe" and "GH_TOKEN" not in str(refused.value)
+    assert store.verified_artifact(ref, link.name.split(".")[0]) is None
+    store.close()
+    before = sorted((p, p.lstat().st_mode) for p in root.rglob("*"))
+    found = check_store(root)
+    assert not found.healthy and found.unsafe == (f"{ref} (a symbolic link)",) and found.damaged == ()
+    assert main(["store", "check", "--store", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "PROBLEMS FOUND" in out and "1 symbolic links or not regular files" in out and f"    {ref} (a" in out
+    assert main(["store", "check", "--store", str(root), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["unsafe"] == [f"{ref} (a symbolic link)"]
+    assert sorted((p, p.lstat().st_mode) for p in root.rglob("*")) == before  # the check changes nothing
+    assert secret.read_bytes() == b"GH_TOKEN=abc"
+
+
+def test_a_folder_of_artifacts_that_is_a_link_is_neither_read_nor_written_through(tmp_path, capsys):
+    from grounding.cli import main
+
+    import hashlib
+
+    root, link, secret = _planted(tmp_path)
+    folder = link.parent
+    link.unlink()
+    folder.rmdir()
+    (secret.parent / link.name).write_bytes(secret.read_bytes())  # the file the record names, outside the store
+    folder.symlink_to(secret.parent, target_is_directory=True)
+    ref = str(link.relative_to(root))
+    store = Store(root)
+    with pytest.raises(ArtifactProblem, match=f"artifacts/{folder.name} is a symbolic link"):
+        store.read_artifact(ref)
+    data = next(d for d in (str(i).encode() for i in range(100_000))
+                if hashlib.sha256(d).hexdigest()[:2] == folder.name)
+    with pytest.raises(GroundingUsageError, match="symbolic link"):  # a write into the linked folder is refused
+        store.write_artifact(data, ".txt")
+    store.close()
+    assert sorted(p.name for p in secret.parent.iterdir()) == sorted(["secret.txt", link.name])
+    assert check_store(root).unsafe == (f"artifacts/{folder.name} (a symbolic link)",)
+    assert main(["store", "check", "--store", str(root)]) == 1
+    (root / "artifacts").rename(tmp_path / "moved")
+    (root / "artifacts").symlink_to(tmp_path / "moved", target_is_directory=True)
+    assert check_store(root).unsafe == ("artifacts (a symbolic link)",)
+    with pytest.raises(ArtifactProblem, match="artifacts is a symbolic link"):
+        Store(root, writable=False).read_artifact(ref)
+
+
+def test_an_artifact_that_is_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    root, link, _ = _planted(tmp_path)
+    link.unlink()
+    os.mkfifo(link)
+    ref = str(link.relative_to(root))
+    with pytest.raises(ArtifactProblem, match="is a named pipe"):
+        Store(root, writable=False).read_artifact(ref)
+    found = check_store(root)
+    assert found.unsafe == (f"{ref} (a named pipe)",) and not found.healthy
