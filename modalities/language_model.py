@@ -149,6 +149,13 @@ class TextAdapter:
         return (path / "config.json").is_file() and not (path / "model_index.json").is_file()
 
     @classmethod
+    def check_folder(cls, path: Path) -> None:
+        """The weights and tokenizer files are there (checked before any test runs)."""
+        from grounding.inputs import check_language_model
+
+        check_language_model(path)
+
+    @classmethod
     def load(cls, path: Path, **options: Any) -> "TextAdapter":
         return cls(LanguageModel.load(path, **options))
 

@@ -28,6 +28,13 @@ class TextToImage:
         return (path / "model_index.json").is_file()
 
     @classmethod
+    def check_folder(cls, path: Path) -> None:
+        """Every component model_index.json names is there with its files (checked before any test runs)."""
+        from grounding.inputs import check_pipeline
+
+        check_pipeline(path)
+
+    @classmethod
     def load(cls, path: Path, *, device: str | None = None, allow_pickle: bool = False, steps: int = 20,
              guidance: float = 5.0, batch_size: int = 32, height: int | None = None,
              width: int | None = None) -> "TextToImage":

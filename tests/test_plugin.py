@@ -1,10 +1,14 @@
 """The plugin, driven black-box through pytester: options, ini settings and clear usage errors."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import save_file
+
+from grounding.inputs import BUNDLED
 
 
 def test_options_are_grouped_and_mirrored_as_ini(pytester):
@@ -41,6 +45,27 @@ def test_pickle_checkpoint_is_refused_unless_allowed(pytester, tmp_path):
     _usage_error(pytester.runpytest(f"--model={tmp_path}"), "pickle checkpoint", "--allow-pickle")
     pytester.makepyfile("def test_ok():\n    assert True\n")
     assert pytester.runpytest(f"--model={tmp_path}", "--allow-pickle").ret == 0
+
+
+@pytest.mark.parametrize("part, fragment", [
+    ("tokenizer", "the tokenizer (CLIPTokenizer) is missing"),
+    ("text_encoder", "the text_encoder (CLIPTextModel) is missing"),
+    ("unet/diffusion_pytorch_model.safetensors", "the unet (UNet2DConditionModel) is incomplete"),
+    ("linked tokenizer", "tokenizer is a symbolic link to ../shapes-t2i/tokenizer, which does not exist"),
+])
+def test_a_pipeline_missing_a_part_is_one_usage_error_before_any_test_runs(pytester, tmp_path, part, fragment):
+    """A copy of the bundled pipeline with a part gone (or linked to a sibling folder the copy left behind):
+    before, each test of the suite failed on its own traceback from the tokenizer; now the run stops first."""
+    copy = shutil.copytree(BUNDLED / "shapes-t2i", tmp_path / "pipe")
+    gone = copy / part.removeprefix("linked ")
+    shutil.rmtree(gone) if gone.is_dir() else gone.unlink()
+    if part.startswith("linked "):
+        gone.symlink_to(Path("..") / "shapes-t2i" / "tokenizer")
+    pytester.makepyfile("import pytest\n\n@pytest.mark.parametrize('n', range(3))\ndef test_one(n):\n"
+                        "    raise AssertionError('a test ran')\n")
+    result = pytester.runpytest(f"--model={copy}")
+    _usage_error(result, fragment, str(copy))
+    assert result.stderr.str().count("ERROR:") == 1 and "a test ran" not in result.stdout.str()
 
 
 def test_corrupt_safetensors(pytester, tmp_path):

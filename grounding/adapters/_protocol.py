@@ -26,6 +26,8 @@ class Adapter(Protocol):
         """One encoded artifact per (prompt, seed) pair, deterministic given the seed."""
 
     # Optional: `recognises(path) -> bool` (a classmethod): this folder is a model the adapter loads as it is.
+    # Optional: `check_folder(path) -> None` (a classmethod, without heavy imports): raise GroundingUsageError,
+    # naming the part, when the folder lacks a file `load` needs (grounding.inputs.check_pipeline, ...).
     # Optional: `kind: str`, the artifact kind it writes ("image", "ascii-art", "code"; default: its modality's
     # name). Every installed judge that reads that kind judges its outputs (grounding.judges).
     # Optional, for modalities whose model can talk about its outputs (ascii-art, code):
@@ -62,6 +64,14 @@ def recognising(path: Path) -> tuple[str, ...]:
     pipeline's model_index.json, a causal LM's config.json), for a --model folder without a grounding.toml."""
     return tuple(name for name in sorted(registered())
                  if getattr(adapter_class(name), "recognises", lambda _: False)(path))
+
+
+def check_folder(modality: str, path: Path) -> None:
+    """The adapter's own check that a model folder holds every file its `load` needs (its class's optional
+    `check_folder(path)`), run when pytest starts, so that a missing part is one usage error, not one error
+    per test. A modality no adapter is registered for is left to the error its loading gives."""
+    if modality in registered():
+        getattr(adapter_class(modality), "check_folder", lambda _: None)(path)
 
 
 def adapter_kind(modality: str) -> str:

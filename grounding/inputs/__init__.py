@@ -3,10 +3,12 @@ weight hashes, the bundled data), case files and their `expect` tables, images, 
 adapter loads."""
 
 from grounding.inputs._cases import case_from_table, load_cases, profile_case_file
-from grounding.inputs._checkpoint import BUNDLED, Checkpoint, bundled, content_hash, resolve
+from grounding.inputs._checkpoint import (BUNDLED, Checkpoint, bundled, check_language_model, check_pipeline,
+                                          content_hash, resolve)
 from grounding.inputs._expectations import expect_problem
 from grounding.inputs._images import open_artifacts, open_image
 from grounding.inputs._paths import user_path
 
-__all__ = ["BUNDLED", "Checkpoint", "bundled", "case_from_table", "content_hash", "expect_problem", "load_cases",
-           "open_artifacts", "open_image", "profile_case_file", "resolve", "user_path"]
+__all__ = ["BUNDLED", "Checkpoint", "bundled", "case_from_table", "check_language_model", "check_pipeline",
+           "content_hash", "expect_problem", "load_cases", "open_artifacts", "open_image", "profile_case_file",
+           "resolve", "user_path"]

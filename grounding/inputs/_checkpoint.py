@@ -123,8 +123,12 @@ def resolve(path: str | Path, *, allow_pickle: bool = False) -> tuple[Checkpoint
             f"pipeline), no config.json (a transformers causal LM) and no grounding.toml naming sub-folders. "
             f"Point --model at the folder that `save_pretrained` wrote."
         )
+    from grounding.adapters._protocol import check_folder
+
     for checkpoint in found:
         check_weights(checkpoint.path, allow_pickle=allow_pickle)
+        check_links(checkpoint.path)
+        check_folder(checkpoint.modality, checkpoint.path)
     return found
 
 
@@ -157,6 +161,100 @@ def check_weights(path: Path, *, allow_pickle: bool = False) -> None:
             _check_safetensors_header(file)
 
 
+def check_links(path: Path) -> None:
+    """Refuse a symbolic link whose target is gone: the files behind it would be skipped by every check and
+    hash, and the loader would find the part missing (a linked component stays a link when its folder is
+    copied, and then points nowhere)."""
+    for root, folders, files in os.walk(path, followlinks=True):
+        for name in folders + files:
+            link = Path(root) / name
+            if link.is_symlink() and not link.exists():
+                raise GroundingUsageError(
+                    f"--model {path}: {link.relative_to(path)} is a symbolic link to {os.readlink(link)}, which does "
+                    f"not exist (a link copied away from what it points at). Put the linked files themselves in "
+                    f"its place, or copy the checkpoint again from its source with `cp -rL`, which replaces each "
+                    f"link by what it points at.")
+
+
+Needs = tuple[tuple[str, tuple[str, ...]], ...]  # (what a file is, the names any one of which will do)
+WEIGHTS = ("weights file (*.safetensors)", ("*.safetensors",) + tuple("*" + s for s in PICKLE_SUFFIXES))
+VOCABULARY = ("vocabulary (tokenizer.json, vocab.json, vocab.txt or a *.model file)",
+              ("tokenizer.json", "vocab.json", "vocab.txt", "*.model", "*.tiktoken"))
+
+
+def _one(name: str) -> tuple[str, tuple[str, ...]]:
+    return name, (name,)
+
+
+def _needs(class_name: str) -> Needs:
+    """The files a component of this class loads from (diffusers and transformers name their classes by kind)."""
+    if "Tokenizer" in class_name:
+        return _one("tokenizer_config.json"), VOCABULARY
+    if class_name.endswith("Scheduler"):
+        return _one("scheduler_config.json"),
+    if class_name.endswith(("Processor", "FeatureExtractor")):
+        return _one("preprocessor_config.json"),
+    return _one("config.json"), WEIGHTS
+
+
+def _json_object(file: Path, path: Path) -> dict:
+    try:
+        value = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        value = err
+    if not isinstance(value, dict):
+        raise GroundingUsageError(
+            f"--model {path}: {file.name} is not a JSON object ({shown(str(value))}). It is damaged or not the "
+            f"file `save_pretrained` writes; copy or export the checkpoint again.")
+    return value
+
+
+def check_parts(path: Path, part: str, class_name: str, needs: Needs) -> None:
+    """Refuse a model folder (or one component of it) that lacks a file its class loads from, naming the part
+    and the file, before anything loads: a loader given a part with files missing may fail once per test, or
+    quietly build something else (a tokenizer without its settings)."""
+    folder = path / part
+    where = f"--model {path}: the {part} ({class_name})" if part != "." else f"--model {path}: this {class_name}"
+    fix = ("Copy the missing files again from where the checkpoint came from (`save_pretrained` writes them "
+           "all), or point --model at a complete folder.")
+    if folder.is_symlink() and not folder.exists():
+        check_links(path)
+    if not folder.exists():
+        raise GroundingUsageError(f"{where} is missing: model_index.json names it, but {folder} does not exist. "
+                                  f"{fix} A pipeline that runs without it has [null, null] for it in "
+                                  f"model_index.json.")
+    if not folder.is_dir():
+        raise GroundingUsageError(f"{where} is a file, {folder}, where a folder of its files belongs. {fix}")
+    missing = [what for what, patterns in needs
+               if not any(f.is_file() for pattern in patterns for f in folder.glob(pattern))]
+    if missing:
+        state = "is an empty folder" if not any(folder.iterdir()) else "is incomplete"
+        raise GroundingUsageError(f"{where} {state}: {folder} has no {'; no '.join(missing)}. {fix}")
+    for index in folder.glob("*.safetensors.index.json"):
+        shards = sorted(set(_json_object(index, path).get("weight_map", {}).values()))
+        absent = [shard for shard in shards if not (folder / str(shard)).is_file()]
+        if absent:
+            raise GroundingUsageError(f"{where} is incomplete: {index.name} lists the weights file {absent[0]}, "
+                                      f"which {folder} does not hold. {fix}")
+
+
+def check_pipeline(path: Path) -> None:
+    """Every component a diffusers pipeline's model_index.json names is there with the files its class needs
+    ([null, null] marks a component the pipeline runs without)."""
+    index = _json_object(path / "model_index.json", path)
+    for name, spec in index.items():
+        if (not name.startswith("_") and isinstance(spec, list) and len(spec) == 2
+                and all(isinstance(s, str) for s in spec)):
+            check_parts(path, name, spec[1], _needs(spec[1]))
+
+
+def check_language_model(path: Path) -> None:
+    """A transformers causal LM folder holds its weights and the tokenizer files AutoTokenizer reads (without
+    tokenizer_config.json it silently builds a tokenizer with none of the model's special tokens)."""
+    class_name = " or ".join(_json_object(path / "config.json", path).get("architectures") or ["model"])
+    check_parts(path, ".", class_name, (_one("config.json"), WEIGHTS, _one("tokenizer_config.json"), VOCABULARY))
+
+
 def _check_safetensors_header(file: Path) -> None:
     """A safetensors file starts with an 8-byte little-endian header length and a JSON header."""
     problem = None
@@ -164,7 +262,9 @@ def _check_safetensors_header(file: Path) -> None:
         head = handle.read(8)
         size = file.stat().st_size
         length = int.from_bytes(head, "little") if len(head) == 8 else -1
-        if length <= 0 or length > size - 8:
+        if size == 0:
+            problem = "it is empty (0 bytes)"
+        elif length <= 0 or length > size - 8:
             problem = "its header length is out of range"
         else:
             try:

@@ -30,12 +30,20 @@ def test_bundled_checkpoints_resolve_to_their_modalities():
     assert found[2].settings["max_new_tokens"] > found[1].settings["max_new_tokens"]
 
 
+def _language_model_dir(tmp_path):
+    """A causal LM folder with every file the language model adapter loads (tiny stand-ins: resolve loads nothing)."""
+    folder = tmp_path / "lm"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}))
+    (folder / "tokenizer_config.json").write_text("{}")
+    (folder / "tokenizer.json").write_text("{}")
+    save_file({"w": torch.ones(3)}, folder / "model.safetensors")
+    return folder
+
+
 def test_diffusers_and_transformers_folders(tmp_path):
     assert [c.modality for c in resolve(_pipeline_dir(tmp_path))] == ["text-to-image"]
-    lm = tmp_path / "lm"
-    lm.mkdir()
-    (lm / "config.json").write_text("{}")
-    assert [c.modality for c in resolve(lm)] == ["ascii-art", "code"]
+    assert [c.modality for c in resolve(_language_model_dir(tmp_path))] == ["ascii-art", "code"]
 
 
 def _file(folder):
@@ -124,3 +132,138 @@ def test_the_world_a_checkpoint_draws_comes_from_grounding_toml_and_travels_with
     (tmp_path / "manifest" / "grounding.toml").write_text('world = "mnist"\n')
     with pytest.raises(GroundingUsageError, match="`world` = 'mnist' names no world"):
         resolve(tmp_path / "manifest")
+
+
+def _complete_pipeline(tmp_path):
+    """A pipeline folder holding every part its model_index.json names, as save_pretrained lays them out."""
+    folder = tmp_path / "pipe"
+    parts = {"tokenizer": ("transformers", "CLIPTokenizer", ["tokenizer_config.json", "vocab.json", "merges.txt"]),
+             "text_encoder": ("transformers", "CLIPTextModel", ["config.json", "model.safetensors"]),
+             "unet": ("diffusers", "UNet2DConditionModel", ["config.json", "diffusion_pytorch_model.safetensors"]),
+             "scheduler": ("diffusers", "DPMSolverMultistepScheduler", ["scheduler_config.json"])}
+    index = {"_class_name": "StableDiffusionPipeline", "safety_checker": [None, None], "requires_safety_checker": False}
+    for part, (library, class_name, files) in parts.items():
+        index[part] = [library, class_name]
+        (folder / part).mkdir(parents=True)
+        for name in files:
+            if name.endswith(".safetensors"):
+                save_file({"w": torch.ones(3)}, folder / part / name)
+            else:
+                (folder / part / name).write_text("{}")
+    (folder / "model_index.json").write_text(json.dumps(index))
+    return folder
+
+
+def _missing(folder, part):
+    shutil.rmtree(folder / part) if (folder / part).is_dir() else (folder / part).unlink()
+
+
+def _empty(folder, part):
+    if (folder / part).is_dir():
+        shutil.rmtree(folder / part)
+        (folder / part).mkdir()
+    else:
+        (folder / part).write_bytes(b"")
+
+
+def _dangling(folder, part):
+    _missing(folder, part)
+    (folder / part).symlink_to(folder.parent / "gone" / part)  # as `cp -r` leaves a link into a sibling folder
+
+
+UNET_WEIGHTS = "unet/diffusion_pytorch_model.safetensors"
+
+
+@pytest.mark.parametrize("damage, part, fragment", [
+    (_missing, "tokenizer", "the tokenizer (CLIPTokenizer) is missing: model_index.json names it, but {path}"),
+    (_empty, "tokenizer", "the tokenizer (CLIPTokenizer) is an empty folder: {path} has no tokenizer_config.json"),
+    (_dangling, "tokenizer", "tokenizer is a symbolic link to {gone}, which does not exist"),
+    (_missing, "tokenizer/tokenizer_config.json", "the tokenizer (CLIPTokenizer) is incomplete: {parent} has no "
+                                                  "tokenizer_config.json"),
+    (_missing, "text_encoder", "the text_encoder (CLIPTextModel) is missing: model_index.json names it, but {path}"),
+    (_empty, "text_encoder", "the text_encoder (CLIPTextModel) is an empty folder: {path} has no config.json; no "
+                             "weights file"),
+    (_dangling, "text_encoder", "text_encoder is a symbolic link to {gone}, which does not exist"),
+    (_missing, UNET_WEIGHTS, "the unet (UNet2DConditionModel) is incomplete: {parent} has no weights file"),
+    (_empty, UNET_WEIGHTS, "{path} is not a readable safetensors file: it is empty (0 bytes)"),
+    (_dangling, UNET_WEIGHTS, f"{UNET_WEIGHTS} is a symbolic link to {{gone}}, which does not exist"),
+    (_empty, "scheduler/scheduler_config.json", None),  # present: what it holds is the scheduler's to judge
+    (_missing, "scheduler", "the scheduler (DPMSolverMultistepScheduler) is missing"),
+])
+def test_a_pipeline_missing_a_part_is_refused_in_one_paragraph_naming_it(tmp_path, damage, part, fragment):
+    folder = _complete_pipeline(tmp_path)
+    assert [c.modality for c in resolve(folder)] == ["text-to-image"]
+    damage(folder, part)
+    if fragment is None:
+        assert resolve(folder)
+        return
+    with pytest.raises(GroundingUsageError) as err:
+        resolve(folder)
+    message = str(err.value)
+    expected = fragment.format(path=folder / part, parent=(folder / part).parent, gone=tmp_path / "gone" / part)
+    assert expected in message and message.startswith("--model") and "\n" not in message, message
+
+
+def test_a_component_that_is_a_file_or_unnamed_or_switched_off(tmp_path):
+    folder = _complete_pipeline(tmp_path)
+    shutil.rmtree(folder / "text_encoder")
+    (folder / "text_encoder").write_text("not a folder")
+    with pytest.raises(GroundingUsageError, match=r"the text_encoder \(CLIPTextModel\) is a file, .* where a folder"):
+        resolve(folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    (folder / "model_index.json").write_text(json.dumps(index | {"text_encoder": [None, None]}))
+    assert resolve(folder)  # [null, null]: a pipeline that runs without it
+    (folder / "model_index.json").write_text("[1, 2]")
+    with pytest.raises(GroundingUsageError, match="model_index.json is not a JSON object"):
+        resolve(folder)
+
+
+def test_a_sharded_component_missing_a_shard_is_refused(tmp_path):
+    folder = _complete_pipeline(tmp_path)
+    weights = folder / UNET_WEIGHTS
+    weights.rename(weights.with_name("diffusion_pytorch_model-00001-of-00002.safetensors"))
+    (folder / "unet" / "diffusion_pytorch_model.safetensors.index.json").write_text(json.dumps({"weight_map": {
+        "a": "diffusion_pytorch_model-00001-of-00002.safetensors",
+        "b": "diffusion_pytorch_model-00002-of-00002.safetensors"}}))
+    with pytest.raises(GroundingUsageError, match="lists the weights file diffusion_pytorch_model-00002-of-00002"):
+        resolve(folder)
+
+
+@pytest.mark.parametrize("damage, part, fragment", [
+    (_missing, "tokenizer.json", "this GPT2LMHeadModel is incomplete: {folder} has no vocabulary (tokenizer.json"),
+    (_missing, "tokenizer_config.json", "this GPT2LMHeadModel is incomplete: {folder} has no tokenizer_config.json"),
+    (_dangling, "tokenizer.json", "tokenizer.json is a symbolic link to {gone}, which does not exist"),
+    (_missing, "model.safetensors", "this GPT2LMHeadModel is incomplete: {folder} has no weights file"),
+    (_empty, "model.safetensors", "{folder}/model.safetensors is not a readable safetensors file: it is empty"),
+    (_dangling, "model.safetensors", "model.safetensors is a symbolic link to {gone}, which does not exist"),
+])
+def test_a_language_model_missing_a_file_is_refused_in_one_paragraph_naming_it(tmp_path, damage, part, fragment):
+    folder = _language_model_dir(tmp_path)
+    assert [c.modality for c in resolve(folder)] == ["ascii-art", "code"]
+    damage(folder, part)
+    with pytest.raises(GroundingUsageError) as err:
+        resolve(folder)
+    message = str(err.value)
+    assert fragment.format(folder=folder, gone=tmp_path / "gone" / part) in message and "\n" not in message, message
+
+
+MODELS = {"shapes-t2i": "text-to-image", "shapes-t2i-seed2": "text-to-image", "shapes-lm": "ascii-art",
+          "shapes-lm-biased": "code", "shapes-lm-seed1": "ascii-art"}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in BUNDLED.iterdir() if p.is_dir()))
+def test_a_bundled_checkpoint_copied_as_it_is_holds_all_its_files(tmp_path, name):
+    """A copy keeps links as links (`cp -r`, copytree(symlinks=True)): a link into a sibling folder would dangle."""
+    copy = shutil.copytree(BUNDLED / name, tmp_path / name, symlinks=True)
+    assert not [p for p in copy.rglob("*") if p.is_symlink()]
+    assert content_hash(copy) == content_hash(BUNDLED / name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_bundled_model_copied_as_it_is_resolves_loads_and_generates(tmp_path, name):
+    from grounding.testing import check_adapter
+
+    copy = shutil.copytree(BUNDLED / name, tmp_path / "round-1", symlinks=True)
+    assert MODELS[name] in [c.modality for c in resolve(copy)]
+    check_adapter(MODELS[name], copy)

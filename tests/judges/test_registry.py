@@ -124,11 +124,13 @@ def test_a_modality_from_entry_points_alone_is_judged_by_its_own_judge(plugin, t
 
 
 def test_a_plugin_adapter_recognises_its_own_model_folders(plugin, tmp_path):
-    from grounding.inputs._checkpoint import resolve
+    from grounding.inputs._checkpoint import BUNDLED, resolve
 
     (tmp_path / "shout.json").write_text("{}")
     assert [c.modality for c in resolve(tmp_path)] == ["shout"]
-    (tmp_path / "config.json").write_text("{}")  # a transformers folder as well: both adapters take it
+    lm = BUNDLED / "shapes-lm"  # a transformers folder as well: both adapters take it
+    for name in ("config.json", "tokenizer_config.json", "tokenizer.json", "model.safetensors"):
+        (tmp_path / name).write_bytes((lm / name).read_bytes())
     assert [c.modality for c in resolve(tmp_path)] == ["ascii-art", "code", "shout"]
 
 
