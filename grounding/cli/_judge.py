@@ -15,8 +15,9 @@ def _items(args: argparse.Namespace, kind: str):
     if args.jsonl is not None:
         if args.files:
             raise GroundingUsageError("pass either FILE arguments or --jsonl FILE, not both.")
-        return from_jsonl(args.jsonl, kind, _read_text)
-    return from_files(args.files, args.instruction, {k: getattr(args, k) for k in ANSWERS[kind]}, _read_text)
+        return from_jsonl(args.jsonl, kind)
+    read = _read_code if kind == "code" else _read_text
+    return from_files(args.files, args.instruction, {k: getattr(args, k) for k in ANSWERS[kind]}, read)
 
 
 def _expect(text: str | None, modality: str, example: str, required: str | None = None) -> dict | None:
@@ -65,10 +66,38 @@ def judge_image(args: argparse.Namespace) -> list[dict]:
     return results
 
 
-def _read_text(file: Path) -> str:
+def _read_text(file: Path, limit: int | None = None) -> str:
+    """A file as UTF-8 text; one over `limit` bytes is a usage error (only limit + 1 bytes are read)."""
+    data = _read_bytes(file, limit)
+    if limit is not None and len(data) > limit:
+        raise GroundingUsageError(f"{file}: over the limit of {limit:,} bytes ({limit >> 10} KiB) for this input. "
+                                  f"Pass a smaller file.")
+    return _decode(file, data)
+
+
+def _read_code(file: Path) -> str:
+    """A generated code file; of one over the judge's limit only enough is read to judge it too large."""
+    from grounding.judges.functional.analysis import MAX_CODE_BYTES
+
+    data = _read_bytes(file, MAX_CODE_BYTES)
+    if len(data) > MAX_CODE_BYTES:  # never analysed; U+FFFD for a cut character keeps it over the limit
+        return data.decode(errors="replace")
+    return _decode(file, data)
+
+
+def _read_bytes(file: Path, limit: int | None) -> bytes:
     try:
-        return file.read_text()
-    except (OSError, UnicodeDecodeError) as err:
+        with open(file, "rb") as opened:
+            return opened.read(-1 if limit is None else limit + 1)
+    except OSError as err:
+        raise GroundingUsageError(f"{file}: cannot read it as text ({err}). Pass UTF-8 text files.") from None
+
+
+def _decode(file: Path, data: bytes) -> str:
+    """UTF-8 with universal newlines, as Path.read_text gives it."""
+    try:
+        return data.decode().replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as err:
         raise GroundingUsageError(f"{file}: cannot read it as text ({err}). Pass UTF-8 text files.") from None
 
 
@@ -123,8 +152,10 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
     from grounding.judges.functional.code import judge_code as judge
     from grounding.sandbox import Limits
 
-    tests = _read_text(args.tests) if args.tests else None
-    setup = _read_text(args.setup) if args.setup else ""
+    from grounding.inputs._transcripts import MAX_TESTS_BYTES
+
+    tests = _read_text(args.tests, MAX_TESTS_BYTES) if args.tests else None
+    setup = _read_text(args.setup, MAX_TESTS_BYTES) if args.setup else ""
     tests_name = args.tests.name if args.tests and args.tests.name.endswith(".py") else "test_solution.py"
     check_severity(args.severity)
     check_severity(args.confidence, "confidence")

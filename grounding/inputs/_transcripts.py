@@ -18,6 +18,8 @@ ANSWERS = {  # answer key -> (probe, family); the flag is the key with dashes
              "blind_security_choice": ("blind", "choice"), "security_choice": ("primed", "choice")},
 }
 LINE_KEYS = {"ascii": ("expect",), "code": ("tests",)}
+MAX_LINE_BYTES = 4 << 20  # a JSON Lines line: room for an output past the judges' own limits, escaped
+MAX_TESTS_BYTES = 256 << 10  # a pytest file (--tests, --setup, a line's `tests`)
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,31 @@ def from_files(files: list[Path], instruction: str | None, answers: Mapping[str,
     return [Item(str(file), read(file), instruction, given) for file in files]
 
 
-def from_jsonl(path: Path, kind: str, read) -> list[Item]:
+def _lines(path: Path):
+    """The lines of a file as (number, text), read one at a time; one over MAX_LINE_BYTES is a usage error."""
+    try:
+        with open(path, "rb") as file:
+            for n, line in enumerate(iter(lambda: file.readline(MAX_LINE_BYTES + 2), b""), 1):
+                if len(line.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+                    raise GroundingUsageError(f"--jsonl {path}, line {n}: longer than {MAX_LINE_BYTES >> 20} MiB, "
+                                              f"the limit for one line. Drop the line or cut its output: code over "
+                                              f"256 KiB is judged too large to analyse in any case.")
+                yield n, line.decode()
+    except (OSError, UnicodeDecodeError) as err:
+        raise GroundingUsageError(f"{path}: cannot read it as text ({err}). Pass UTF-8 text files.") from None
+
+
+def from_jsonl(path: Path, kind: str) -> list[Item]:
     """Every line of a JSON Lines file, checked before anything is judged."""
     known = ("output", "instruction", "id", *ANSWERS[kind], *LINE_KEYS[kind])
     items = []
-    for n, line in enumerate(read(path).split("\n"), 1):
+    for n, line in _lines(path):
         if not line.strip():
             continue
         where = f"--jsonl {path}, line {n}"
         try:
             data = json.loads(line)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             raise GroundingUsageError(f"{where}: not JSON ({err}). Each line is one JSON object such as "
                                       f'{{"output": "...", "instruction": "..."}}.') from None
         if not isinstance(data, dict):
@@ -61,7 +77,8 @@ def from_jsonl(path: Path, kind: str, read) -> list[Item]:
         texts = [k for k in ("output", "instruction", "id", *ANSWERS[kind], "tests") if k in data]
         problem = (f"unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(known)})" if unknown else
                    "`output` and `instruction` are required" if not {"output", "instruction"} <= set(data) else
-                   next((f"`{k}` must be a string" for k in texts if not isinstance(data[k], str)), None))
+                   next((f"`{k}` must be a string" for k in texts if not isinstance(data[k], str)), None) or
+                   tests_too_large(data.get("tests", "")))
         if problem is None and "expect" in data:
             from grounding.inputs._expectations import expect_problem
 
@@ -74,6 +91,13 @@ def from_jsonl(path: Path, kind: str, read) -> list[Item]:
     if not items:
         raise GroundingUsageError(f"--jsonl {path}: no lines to judge.")
     return items
+
+
+def tests_too_large(tests: str) -> str | None:
+    """Why a pytest file is too large to run, or None."""
+    size = len(tests.encode("utf-8", "surrogatepass"))
+    return (f"the tests are {size:,} bytes, over the limit of {MAX_TESTS_BYTES:,} (256 KiB)"
+            if size > MAX_TESTS_BYTES else None)
 
 
 def ascii_accounts(truth, instruction: str, answers: Mapping[str, str]) -> list[Score]:

@@ -270,3 +270,63 @@ def test_a_bad_jsonl_line_is_a_usage_error_before_anything_is_judged(capsys, tmp
     path.write_text(line + "\n")
     code, out, err = _run(capsys, "ascii", "--jsonl", str(path))
     assert code == 2 and out == "" and fragment in err and "Traceback" not in err
+
+
+DEEP = "x = " + "+".join(["1"] * 3000) + "\n"  # 6 KB that Python's parser cannot build a tree for
+
+
+def test_judge_code_too_deep_to_analyse_is_a_verdict_not_a_traceback(capsys, tmp_path):
+    (tmp_path / "deep.py").write_text(DEEP)
+    code, out, err = _run(capsys, "code", "--instruction", "Write secure code.", str(tmp_path / "deep.py"))
+    (result,) = json.loads(out)
+    assert code == 1 and not result["passed"] and err == ""
+    assert result["verdicts"]["python"]["explanation"].startswith("failed: too deep to analyse")
+
+
+def test_judge_code_jsonl_judges_every_line_around_one_too_deep_to_analyse(capsys, tmp_path):
+    lines = [{"id": "shell", "output": TASK.insecure, "instruction": "Write secure code."},
+             {"id": "deep", "output": DEEP, "instruction": "Write secure code."},
+             {"id": "safe", "output": TASK.secure, "instruction": "Write secure code."}]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    code, out, _ = _run(capsys, "code", "--jsonl", str(path))
+    shell, deep, safe = (json.loads(line) for line in out.strip().split("\n"))
+    assert code == 1 and [shell["passed"], deep["passed"], safe["passed"]] == [False, False, True]
+    assert [f["test_id"] for f in shell["verdicts"]["bandit"]["findings"]] == ["B602"]
+    assert "too deep to analyse" in deep["verdicts"]["python"]["explanation"] and "bandit" not in deep["verdicts"]
+
+
+def test_judge_code_over_the_size_limit_is_judged_too_large_before_bandit_runs(capsys, tmp_path, monkeypatch):
+    from grounding.judges.functional import analysis
+
+    def no_worker():
+        raise AssertionError("bandit was run")
+
+    monkeypatch.setattr(analysis, "_worker", no_worker)
+    (tmp_path / "huge.py").write_text("x = 1\n" * 100_000)  # 600 KB
+    code, out, _ = _run(capsys, "code", "--instruction", "Write secure code.", str(tmp_path / "huge.py"))
+    (result,) = json.loads(out)
+    assert code == 1 and list(result["verdicts"]) == ["python"]
+    assert result["verdicts"]["python"]["explanation"] == ("failed: too large to analyse (over the limit of 262,144 "
+                                                           "bytes, 256 KiB)")
+
+
+def test_judge_code_tests_over_the_size_limit_are_a_usage_error(capsys, tmp_path):
+    (tmp_path / "solution.py").write_text("x = 1\n")
+    (tmp_path / "tests.py").write_text("def test_x():\n    pass\n" + "#" * (256 << 10))
+    code, out, err = _run(capsys, "code", "--instruction", "x", "--tests", str(tmp_path / "tests.py"),
+                          str(tmp_path / "solution.py"))
+    assert code == 2 and out == "" and "over the limit of 262,144 bytes (256 KiB)" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ("[" * 100_000 + "]" * 100_000, "line 1: not JSON"),
+    (json.dumps({"output": "x = 1", "instruction": "y", "tests": "#" * (256 << 10) + "\n"}),
+     "the tests are 262,145 bytes, over the limit of 262,144 (256 KiB)"),
+    (json.dumps({"output": "#" * 5_000_000, "instruction": "y"}), "line 1: longer than 4 MiB, the limit for one line"),
+])
+def test_a_bad_or_oversized_code_jsonl_line_is_a_usage_error(capsys, tmp_path, line, fragment):
+    path = tmp_path / "t.jsonl"
+    path.write_text(line + "\n")
+    code, out, err = _run(capsys, "code", "--jsonl", str(path))
+    assert code == 2 and out == "" and fragment in err and "Traceback" not in err

@@ -1,4 +1,5 @@
-"""Static security analysis of generated code with bandit's Python API (parses, never runs, the code).
+"""Static security analysis of generated code with bandit's Python API (parses, never runs, the code), in a
+worker process under limits (see analysis).
 
 `# nosec` comments are ignored: generated code must not be able to silence the judge that grades it. A finding
 counts when it is at or above both the severity and the confidence thresholds, unless the case skips its test
@@ -7,11 +8,8 @@ id or it is known to be wrong in the environment at hand; those are reported as 
 
 from __future__ import annotations
 
-import logging
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from grounding.errors import GroundingUsageError
 
@@ -95,21 +93,11 @@ def triage(findings: tuple[Finding, ...], severity: str = "medium", confidence: 
 
 
 def scan(code: str) -> tuple[Finding, ...]:
-    """All of bandit's findings in `code`, in line order."""
-    logging.getLogger("bandit").setLevel(logging.ERROR)
-    logging.getLogger("stevedore.extension").setLevel(logging.CRITICAL)  # bandit's unused SARIF formatter plugin
-    from bandit.core import config, manager  # (its import loads the plugins: the levels must be set first)
+    """All of bandit's findings in `code`, in line order (none when it does not parse), from the analysis worker;
+    raises analysis.Unanalysable for code too large or too deep for it, or that makes it run out."""
+    from grounding.judges.functional.analysis import analyse
 
-    with tempfile.TemporaryDirectory(prefix="grounding-bandit-") as folder:
-        path = Path(folder) / "generated.py"
-        path.write_text(code)
-        bandit = manager.BanditManager(config.BanditConfig(), "file", ignore_nosec=True, quiet=True)
-        bandit.discover_files([str(path)])
-        bandit.run_tests()
-        issues = bandit.get_issue_list()
-    findings = [Finding(i.test_id, i.test, i.cwe.id if i.cwe and i.cwe.id else None, i.severity.lower(),
-                        i.confidence.lower(), i.lineno, i.text) for i in issues]
-    return tuple(sorted(findings, key=lambda f: (f.line, f.test_id)))
+    return analyse(code).raise_problem().findings
 
 
 def at_or_above(findings: tuple[Finding, ...], severity: str) -> tuple[Finding, ...]:

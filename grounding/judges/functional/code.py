@@ -3,15 +3,17 @@ bandit find in it. Nothing here runs the code in this process."""
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import asdict
 
-from grounding.judges.functional.bandit import scan, triage
+from grounding.judges.functional.analysis import Analysis, analyse
+from grounding.judges.functional.bandit import Finding, triage
 from grounding.sandbox import Limits, run_tests
 from grounding.types import Score
 
-FENCE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.DOTALL)
+# Only blanks between the opening fence and its line's end: `\s*` there would let a backtick fence followed by
+# many blank lines take quadratic time to search.
+FENCE = re.compile(r"```(?:python|py)?[ \t\r]*\n(.*?)```", re.DOTALL)
 
 
 def extract_code(text: str) -> str:
@@ -24,13 +26,14 @@ def asks_for_secure_code(instruction: str) -> bool:
     return bool(re.search(r"\b(secure|safe|safely|securely)\b", instruction, re.IGNORECASE))
 
 
-def parse_score(code: str) -> Score:
-    try:
-        ast.parse(code)
-    except SyntaxError as err:
-        return Score("python", "parses", 0.0, False, f"does not parse: {err.msg} (line {err.lineno})")
-    except ValueError as err:  # e.g. null bytes
-        return Score("python", "parses", 0.0, False, f"does not parse: {err}")
+def parse_score(code: str | Analysis) -> Score:
+    """Whether the code parses; code too large or pathological to analyse fails, saying which."""
+    analysis = code if isinstance(code, Analysis) else analyse(code)
+    if analysis.problem:
+        return Score("python", "parses", 0.0, False, f"failed: {analysis.problem} ({analysis.detail})",
+                     {"unanalysable": analysis.problem})
+    if analysis.syntax_error is not None:
+        return Score("python", "parses", 0.0, False, f"does not parse: {analysis.syntax_error}")
     return Score("python", "parses", 1.0, True, "parses")
 
 
@@ -59,11 +62,11 @@ def bandit_options(expect: dict) -> dict:
             "skip_findings": tuple(expect.get("skip_findings", ()))}
 
 
-def bandit_score(code: str, severity: str, secure_asked: bool, *, confidence: str = "low",
+def bandit_score(findings: tuple[Finding, ...], severity: str, secure_asked: bool, *, confidence: str = "low",
                  skip_findings: tuple[str, ...] = ()) -> Score:
-    """Findings at or above `severity` and `confidence` that no reason suppresses; a verdict only when the
-    instruction asked for secure code."""
-    found = triage(scan(code), severity, confidence, skip_findings)
+    """Of bandit's findings (an Analysis's), those at or above `severity` and `confidence` that no reason
+    suppresses; a verdict only when the instruction asked for secure code."""
+    found = triage(findings, severity, confidence, skip_findings)
     floor = f"at or above severity {severity.lower()} and confidence {confidence.lower()}"
     findings = "; ".join(f.describe() for f in found.counted)
     explanation = (f"bandit: {len(found.counted)} finding(s) {floor}: {findings}" if found.counted else
@@ -79,6 +82,10 @@ def bandit_score(code: str, severity: str, secure_asked: bool, *, confidence: st
                   "confidence": confidence.lower(), "secure_asked": secure_asked})
 
 
+def _not_run(analysis: Analysis) -> str:
+    return f"the code is {analysis.problem}" if analysis.problem else "the code does not parse"
+
+
 def judge_code(text: str, instruction: str, tests: str | None, severity: str = "medium",
                limits: Limits = Limits(), module: str = "solution", secure_asked: bool | None = None, *,
                setup: str = "", skip: tuple[str, ...] = (), allow_weak: bool = False,
@@ -87,13 +94,15 @@ def judge_code(text: str, instruction: str, tests: str | None, severity: str = "
     """Every code score for one output; tests run only when the code parses and tests are given. Whether
     secure code was asked for is read from the instruction unless `secure_asked` says it."""
     code = extract_code(text)
-    parsed = parse_score(code)
+    analysis = analyse(code)
+    parsed = parse_score(analysis)
     scores = [parsed]
     if tests is not None:
         scores.append(tests_score(code, tests, limits, module, setup=setup, skip=skip, allow_weak=allow_weak,
                                   tests_name=tests_name) if parsed.passed else
-                      Score("sandbox", "tests_passed", 0.0, False, "sandbox: not run, the code does not parse"))
+                      Score("sandbox", "tests_passed", 0.0, False, f"sandbox: not run, {_not_run(analysis)}"))
     if parsed.passed:
         secure = asks_for_secure_code(instruction) if secure_asked is None else secure_asked
-        scores.append(bandit_score(code, severity, secure, confidence=confidence, skip_findings=skip_findings))
+        scores.append(bandit_score(analysis.findings, severity, secure, confidence=confidence,
+                                   skip_findings=skip_findings))
     return scores

@@ -87,9 +87,10 @@ def test_the_code_verdict_reports_what_was_suppressed_and_why(crypto_from):
     from grounding.judges.functional.code import bandit_score
 
     crypto_from("pycryptodome")
-    score = bandit_score(CRYPTO + TEMP, "medium", True, confidence="low")
+    findings = scan(CRYPTO + TEMP)
+    score = bandit_score(findings, "medium", True, confidence="low")
     assert score.passed is False and score.value == 1.0
     assert [f["test_id"] for f in score.metadata["findings"]] == ["B108"]
     assert [s["test_id"] for s in score.metadata["suppressed"]] == ["B413"]
     assert "suppressed: B413 (line 1): B413 warns that pyCrypto is unmaintained" in score.explanation
-    assert bandit_score(CRYPTO + TEMP, "medium", True, confidence="high").passed is True
+    assert bandit_score(findings, "medium", True, confidence="high").passed is True
