@@ -75,12 +75,18 @@ class Isolation:
 def isolation(allow_weak: bool = False) -> Isolation:
     """The strongest isolation available; refuses when there is none unless weak isolation is accepted."""
     bwrap, seccomp = _working_bwrap(), _filter()
-    if bwrap:
+    if bwrap and seccomp:
         return Isolation(bwrap, os.geteuid() == 0, seccomp)
     if allow_weak or os.environ.get(WEAK_ENV) == "1":
-        iso = Isolation(None, os.geteuid() == 0, seccomp)
+        iso = Isolation(bwrap, os.geteuid() == 0, seccomp)
         _warn_weak(iso.missing)
         return iso
+    if bwrap:
+        raise SandboxUnavailable(
+            "Generated code cannot be run: the system-call filter needs libseccomp, which is not installed "
+            "(Debian/Ubuntu: `apt-get install libseccomp2`). Without it the code could ptrace its sandbox's init "
+            "and run with none of the limits. To accept that anyway, pass --allow-weak-sandbox (or set "
+            f"{WEAK_ENV}=1).")
     raise SandboxUnavailable(
         "Generated code cannot be run: no isolation layer is available. The sandbox needs bubblewrap (`bwrap`) "
         "with user namespaces (Debian/Ubuntu: `apt-get install bubblewrap`; where user namespaces are "
@@ -92,8 +98,12 @@ def isolation(allow_weak: bool = False) -> Isolation:
 @functools.cache
 def _warn_weak(missing: tuple[str, ...]) -> None:
     """Said once per process, on stderr: what weak isolation leaves out."""
-    print(f"grounding: generated code runs under WEAK isolation, without {', '.join(missing)}: it can read your "
-          "files, reach your network and, as the same user, the tests' process; install bubblewrap for the full "
+    if missing == ("syscall-filter",):
+        harm = "it can ptrace its sandbox's init and run without limits; install libseccomp2"
+    else:
+        harm = ("it can read your files, reach your network and, as the same user, the tests' process; install "
+                "bubblewrap (and libseccomp2)")
+    print(f"grounding: generated code runs under WEAK isolation, without {', '.join(missing)}: {harm} for the full "
           "sandbox", file=sys.stderr)
 
 

@@ -96,8 +96,8 @@ class SandboxResult:
 
     @property
     def weak(self) -> bool:
-        """Run without the namespaces: a pass here is weaker evidence, as the code could reach the tests."""
-        return "pid-namespace" in self.missing
+        """Run without some layer of full isolation: a pass here is weaker evidence."""
+        return bool(self.missing)
 
     def of_kind(self, kind: str) -> tuple[TestOutcome, ...]:
         """The counted tests that are `security` (marked so) or `functional` (the rest)."""

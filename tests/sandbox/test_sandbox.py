@@ -338,6 +338,17 @@ def test_without_an_isolation_layer_the_sandbox_refuses_unless_weak_isolation_is
     assert run("def f():\n    return 2\n", allow_weak=True).status == "failed"
 
 
+def test_without_libseccomp_the_sandbox_refuses_unless_weak_isolation_is_accepted(monkeypatch, capfd):
+    monkeypatch.setattr(_isolation, "_filter", lambda: b"")
+    monkeypatch.delenv(_isolation.WEAK_ENV, raising=False)
+    with pytest.raises(SandboxUnavailable, match="apt-get install libseccomp2"):
+        run("def f():\n    return 1\n")
+    _isolation._warn_weak.cache_clear()
+    weak = run("def f():\n    return 1\n", allow_weak=True)
+    assert weak.passed and weak.weak and weak.missing == ("syscall-filter",)
+    assert "without syscall-filter: it can ptrace" in capfd.readouterr().err
+
+
 def test_weak_isolation_names_the_layers_it_goes_without_in_the_verdict_and_on_stderr(monkeypatch, capfd):
     monkeypatch.setattr(_isolation, "_working_bwrap", lambda: None)
     _isolation._warn_weak.cache_clear()
