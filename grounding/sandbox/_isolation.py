@@ -190,7 +190,8 @@ def namespaces(uid: int, *, user: bool) -> list[str]:
 
 def _shm(disk_bytes: int) -> list[str]:
     """A size-limited /dev/shm (bwrap's own lies on the /dev tmpfs, which has no size limit)."""
-    return ["--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/dev/shm"]
+    # bandit B108: the sandbox's own /dev/shm, a private size-limited tmpfs, not the host's
+    return ["--perms", "1777", "--size", str(disk_bytes), "--tmpfs", "/dev/shm"]  # nosec B108
 
 
 def outer_command(iso: Isolation, uid: int, disk_bytes: int, data: dict[str, int], argv: list[str], *,

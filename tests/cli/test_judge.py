@@ -170,8 +170,10 @@ def test_judge_code_without_isolation_is_a_usage_error_naming_the_fix(capsys, tm
     argv = ["code", "--instruction", "x", "--tests", str(tmp_path / "test_f.py"), str(tmp_path / "solution.py")]
     code, out, err = _run(capsys, *argv)
     assert code == 2 and "bubblewrap" in err and "--allow-weak-sandbox" in err and "Traceback" not in err
-    code, out, _ = _run(capsys, *argv[:1], "--allow-weak-sandbox", *argv[1:])
-    assert code == 0 and json.loads(out)[0]["verdicts"]["sandbox"]["layers"][0] == "limits"
+    code, out, err = _run(capsys, *argv[:1], "--allow-weak-sandbox", *argv[1:])
+    sandbox = json.loads(out)[0]["verdicts"]["sandbox"]
+    assert code == 0 and sandbox["layers"][0] == "limits" and sandbox["weak"] is True
+    assert "pid-namespace" in sandbox["missing"] and "WEAK isolation, without pid-namespace" in sandbox["explanation"]
 
 
 def test_judge_code_thresholds_and_skipped_findings(capsys, tmp_path):

@@ -231,3 +231,25 @@ def test_escapes_in_a_store_never_reach_the_terminal(tmp_path, capsys):
     assert "run-0" in "".join(lines) and all(_clean(line) and "\n" not in line for line in lines)
     page = html.read_text()
     assert _clean(page) and "grounding report: round 1</h1>" in page and "owned" not in page
+
+
+def test_the_summary_says_when_code_was_judged_under_weak_sandbox_isolation(tmp_path, monkeypatch):
+    from grounding.judges.functional.code import tests_score
+    from grounding.reporting import summary_lines
+    from grounding.sandbox import _isolation
+
+    tests = "from solution import f\n\ndef test_f():\n    assert f() == 1\n"
+    strong = tests_score("def f():\n    return 1\n", tests)
+    monkeypatch.setattr(_isolation, "_working_bwrap", lambda: None)  # as on a host without bubblewrap
+    weak = tests_score("def f():\n    return 1\n", tests, allow_weak=True)
+    assert strong.passed and weak.passed and weak.metadata["weak"] and not strong.metadata["weak"]
+    store = Store(tmp_path / "store")
+    code = Case("f", "code", "Write f.", category="task")
+    art, _ = store.write_artifact(b"def f():\n    return 1\n", ".py")
+    records = [Record("run-0", "0", "h", "code", "f", seed, "sandbox", "tests_passed", 1.0, True, str(art),
+                      score.explanation) for seed, score in enumerate((strong, weak))]
+    store.append_run(run_id="run-0", round="0", model="ckpt", started=0.0, settings={"baseline": None,
+                     "thresholds": {}}, records=records, cases=[code])
+    store.close()
+    text = "\n".join(summary_lines(tmp_path / "store", "run-0"))
+    assert "sandbox: 1 of 2 outputs' tests ran under WEAK isolation, without pid-namespace, " in text

@@ -37,6 +37,9 @@ def parse_score(code: str | Analysis) -> Score:
     return Score("python", "parses", 1.0, True, "parses")
 
 
+WEAK_ISOLATION = "WEAK isolation"  # marks a verdict reached without some layer of the sandbox
+
+
 def tests_score(code: str, tests: str, limits: Limits = Limits(), module: str = "solution", *, setup: str = "",
                 skip: tuple[str, ...] = (), allow_weak: bool = False, tests_name: str = "test_solution.py") -> Score:
     """The case's pytest file run against the code in the sandbox; each test's outcome in the metadata."""
@@ -44,8 +47,10 @@ def tests_score(code: str, tests: str, limits: Limits = Limits(), module: str = 
                        tests_name=tests_name)
     counted = [t for t in result.tests if t.counted]
     value = sum(t.passed for t in counted) / max(len(counted), 1) if result.status in {"ok", "failed"} else 0.0
-    return Score("sandbox", "tests_passed", value, result.passed, f"sandbox: {result.status}: {result.reason}",
+    where = f"sandbox ({WEAK_ISOLATION}, without {', '.join(result.missing)})" if result.weak else "sandbox"
+    return Score("sandbox", "tests_passed", value, result.passed, f"{where}: {result.status}: {result.reason}",
                  {"status": result.status, "tests": [asdict(t) for t in result.tests], "layers": list(result.layers),
+                  "missing": list(result.missing), "weak": result.weak, "bound": result.bound,
                   "seconds": round(result.seconds, 3)})
 
 
