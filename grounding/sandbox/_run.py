@@ -31,6 +31,7 @@ OUTPUT_CAP = 20_000
 OUTPUT_LIMIT = 8 << 20  # what the run may write to its stdout and stderr together before it is killed
 REPORT_CAP = 8 << 20
 WEAK_FOLDER = "grounding-sandbox-"
+PYTEST_FINISHED = (0, 1, 5)  # all passed, some failed, none collected: pytest ran to its end
 _LIBC = ctypes.CDLL(None)
 BASE_PROCESSES = 6  # two bwrap monitors, two namespace inits, the tests and the code process
 
@@ -240,9 +241,10 @@ def _watch(child, read_end: int, limits: Limits, iso, group, start: float) -> Sa
         watchdog.stop()
     for reader in readers:
         reader.join(timeout=5)
-    os.close(read_end)
-    child.stdout.close()
-    child.stderr.close()
+    if not any(reader.is_alive() for reader in readers):  # a survivor outside the tree (weak isolation) may hold
+        os.close(read_end)                                # a pipe open: a reader stuck on it keeps it, and closing
+        child.stdout.close()                              # under it would block the judge
+        child.stderr.close()
     if group is not None and group.out_of_memory():
         watchdog.kill(f"the kernel stopped the run at its cgroup's memory limit, above the whole-run limit of "
                       f"{limits.memory_bytes >> 20} MiB (files in /work, /tmp and /dev/shm count)")
@@ -318,10 +320,17 @@ def _result(raw: bytes, stdout: str, stderr: str, code: int | None, timed_out: b
         return done("killed", (), reason + _last_line(stderr))
     tests = tuple(TestOutcome(str(t["nodeid"]).split("::", 1)[-1], str(t["outcome"]), tuple(t["markers"]),
                               str(t["message"]), float(t["seconds"])) for t in report["tests"])
+    if code != 0:  # the tests process exits 0 right after reporting: a report followed by a death is not its own
+        return done("killed", tests, f"the tests process ended with code {code} after a report was written")
     if report["code_error"]:
         return done("error", tests, f"the code did not load: {report['code_error']}")
     if report["errors"]:
         return done("error", tests, "; ".join(report["errors"])[:2000])
+    if report["exit"] not in PYTEST_FINISHED:
+        return done("error", tests, f"pytest did not finish (exit code {report['exit']}: interrupted or broken)")
+    unfinished = [t.name for t in tests if t.outcome == "not run"]
+    if unfinished:
+        return done("error", tests, f"{len(unfinished)} collected test(s) never ran: {', '.join(unfinished)[:500]}")
     counted = [t for t in tests if t.counted]
     if not counted:
         return done("error", tests, "the test file has no test that ran")

@@ -127,12 +127,18 @@ class CodeProcess:
     def _exception(self, raised) -> BaseException:
         if type(raised) is not dict:
             return SandboxedCodeError("the code process sent a malformed exception")
-        kind = self._exception_class(str(raised.get("name")), str(raised.get("base")))
+        name = str(raised.get("name"))
+        kind = self._exception_class(name if name.isidentifier() else "UnnamedException", str(raised.get("base")))
+        message = str(raised.get("message"))
         try:
             args = _wire.decode(raised.get("args", []))
-            return kind(*args) if type(args) is list else kind(str(raised.get("message")))
+            return kind(*args) if type(args) is list else kind(message)
         except Exception:  # noqa: BLE001 - a built-in exception that wants other arguments
-            return kind(str(raised.get("message")))
+            pass
+        try:
+            return kind(message)
+        except Exception:  # noqa: BLE001 - not even a message: never let the failure pose as the code's exception
+            return SandboxedCodeError(f"the code raised {name}, which cannot be rebuilt here: {message[:500]}")
 
     @staticmethod
     def _describe_raised(raised) -> str:

@@ -14,10 +14,12 @@ from pathlib import Path
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 POLL_SECONDS = 0.05
+INODE_BYTES = 1024  # what a tmpfs file costs the kernel beyond its data (inode and directory entry), rounded up
 
 
-def _stats() -> dict[int, tuple[int, int, float]]:
-    """pid -> (parent pid, resident bytes, CPU seconds including reaped children) for live processes."""
+def _stats() -> dict[int, tuple[int, int, float, float]]:
+    """pid -> (parent pid, resident bytes, CPU seconds including waited-for children, its own CPU seconds) for live
+    processes."""
     stats = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -30,14 +32,14 @@ def _stats() -> dict[int, tuple[int, int, float]]:
         if fields[0] in "ZX":
             continue
         cpu = sum(int(f) for f in fields[11:15]) / TICKS
-        stats[int(entry.name)] = (int(fields[1]), resident, cpu)
+        stats[int(entry.name)] = (int(fields[1]), resident, cpu, sum(int(f) for f in fields[11:13]) / TICKS)
     return stats
 
 
 def descendants(root: int, stats: dict | None = None) -> list[int]:
     stats = _stats() if stats is None else stats
     children: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in stats.items():
+    for pid, (parent, *_) in stats.items():
         children.setdefault(parent, []).append(pid)
     found, todo = [], [root]
     while todo:
@@ -76,6 +78,7 @@ def tmpfs_bytes(pids, host: set[str]) -> int:
             except OSError:
                 continue
             held += (usage.f_blocks - usage.f_bfree) * usage.f_frsize
+            held += (usage.f_files - usage.f_ffree) * INODE_BYTES  # empty files hold kernel memory too
     return held
 
 
@@ -100,6 +103,7 @@ class Watchdog(threading.Thread):
         self._stop_event = threading.Event()
         self._host = _host_devices()
         self.group = group
+        self._cpu_seen: dict[int, float] = {}
 
     @property
     def bound(self) -> str:
@@ -123,7 +127,13 @@ class Watchdog(threading.Thread):
                 memory = self.group.usage()
             else:
                 memory = sum(stats[pid][1] for pid in tree if pid in stats) + files
-            cpu = sum(stats[pid][2] for pid in tree if pid in stats)
+            # Two lower bounds of the run's CPU time, without counting anything twice: the live processes with the
+            # children they waited for, and every process ever seen with what it last used itself (a child reaped
+            # by the kernel, its parent ignoring SIGCHLD, passes its time to no parent).
+            for pid in tree:
+                if pid in stats:
+                    self._cpu_seen[pid] = stats[pid][3]
+            cpu = max(sum(stats[pid][2] for pid in tree if pid in stats), sum(self._cpu_seen.values()))
             self.peak_bytes = max(self.peak_bytes, memory)
             reason = ""
             if memory > self.memory_bytes:

@@ -453,3 +453,56 @@ def test_a_shell_started_by_the_code_cannot_reach_its_sandboxs_init_or_flood_the
 
 def test_the_verdict_lists_the_layers_that_were_active():
     assert run("def f():\n    return 1\n").layers == tuple(_isolation.LAYERS)
+
+
+# --- found by a second hand attacking round three ----------------------------------------------------------
+
+def test_cpu_burnt_in_children_the_kernel_reaps_still_counts_for_the_whole_run():
+    code = ("import os, signal, time\n\ndef burn():\n    signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+            "    deadline = time.time() + 20\n    while time.time() < deadline:\n        child = os.fork()\n"
+            "        if child == 0:\n            start = time.process_time()\n"
+            "            while time.process_time() - start < 1.0:\n                pass\n            os._exit(0)\n"
+            "        while True:  # one child at a time; reaped by the kernel, so no wait\n            try:\n"
+            "                os.kill(child, 0)\n            except ProcessLookupError:\n                break\n"
+            "            time.sleep(0.05)\n    return 1\n")
+    tests = "from solution import burn\n\ndef test_f():\n    assert burn() == 2\n"
+    result = run(code, tests, limits=Limits(wall_seconds=40, cpu_seconds=2, subprocess=True))
+    assert result.status == "killed" and "of CPU time together" in result.reason
+
+
+def test_empty_files_count_in_the_runs_memory_without_a_cgroup(monkeypatch):
+    monkeypatch.setattr(_run, "run_group", lambda *args: None)
+    code = ("import os, time\nos.makedirs('/tmp/d')\nn = 0\ndeadline = time.time() + 12\n"
+            "while time.time() < deadline:\n    os.close(os.open(f'/tmp/d/{n:x}', os.O_CREAT | os.O_WRONLY, 0o600))\n"
+            "    n += 1\n\ndef f():\n    return n\n")
+    result = run(code, limits=Limits(wall_seconds=25, cpu_seconds=20, memory_bytes=160 << 20))
+    assert result.status == "killed" and "in files in /work, /tmp or /dev/shm" in result.reason
+
+
+def test_a_report_followed_by_the_tests_process_dying_or_an_interrupted_pytest_is_no_pass(monkeypatch):
+    monkeypatch.setattr(_isolation, "_working_bwrap", lambda: None)  # the same uid: the code reaches the tests
+    forge = ("import json, os, signal\n\ndef is_safe(p):\n    parent = os.getppid()\n"
+             "    config = json.loads(open(f'/proc/{parent}/cmdline').read().split('\\0')[4])\n"
+             "    fd = os.open(f\"/proc/{parent}/fd/{config['report_fd']}\", os.O_WRONLY)\n"
+             "    os.write(fd, json.dumps({'exit': 0, 'errors': [], 'code_error': '', 'tests': [{'nodeid': "
+             "'test_solution.py::test_safe', 'outcome': 'passed', 'markers': ['security'], 'message': '', "
+             "'seconds': 0.0}]}).encode())\n    os.kill(parent, signal.SIGKILL)\n    return True\n")
+    interrupt = ("import os, signal, time\n\ndef is_safe(p):\n    os.kill(os.getppid(), signal.SIGINT)\n"
+                 "    time.sleep(1)\n    return True\n")
+    tests = ("import pytest\nfrom solution import is_safe\n\ndef test_plain():\n    assert True\n\n"
+             "@pytest.mark.security\ndef test_safe():\n    assert is_safe('../../etc/passwd') is False\n")
+    forged = run(forge, tests, allow_weak=True)
+    assert not forged.passed and "after a report was written" in forged.reason
+    interrupted = run(interrupt, tests, allow_weak=True)
+    assert not interrupted.passed and interrupted.status == "error"
+
+
+def test_an_exception_that_cannot_be_rebuilt_does_not_pose_as_another_one():
+    code = ("def grouped(s):\n    raise BaseExceptionGroup('g', [KeyboardInterrupt()])\n\n"
+            "def renamed(s):\n    kind = type('Refused', (ValueError,), {})\n    kind.__name__ = 'not a name'\n"
+            "    raise kind('no')\n")
+    tests = ("import pytest\nfrom solution import grouped, renamed\n\ndef test_type():\n"
+             "    with pytest.raises(TypeError):\n        grouped(None)\n\ndef test_renamed():\n"
+             "    with pytest.raises(ValueError, match='no'):\n        renamed(None)\n")
+    result = run(code, tests)
+    assert result.status == "failed" and "1/2 tests failed: test_type: failed: SandboxedCodeError" in result.reason
