@@ -130,15 +130,14 @@ class CodeProcess:
         name = str(raised.get("name"))
         kind = self._exception_class(name if name.isidentifier() else "UnnamedException", str(raised.get("base")))
         message = str(raised.get("message"))
-        try:
-            args = _wire.decode(raised.get("args", []))
-            return kind(*args) if type(args) is list else kind(message)
-        except Exception:  # noqa: BLE001 - a built-in exception that wants other arguments
-            pass
-        try:
-            return kind(message)
-        except Exception:  # noqa: BLE001 - not even a message: never let the failure pose as the code's exception
-            return SandboxedCodeError(f"the code raised {name}, which cannot be rebuilt here: {message[:500]}")
+        for build in (lambda: kind(*_wire.decode(raised.get("args", []))), lambda: kind(message)):
+            try:  # with its own arguments, else (a built-in exception that wants others) with the message
+                built = build()
+            except Exception:  # noqa: BLE001 - never let the failure pose as the code's exception
+                built = None
+            if isinstance(built, BaseException):
+                return built
+        return SandboxedCodeError(f"the code raised {name}, which cannot be rebuilt here: {message[:500]}")
 
     @staticmethod
     def _describe_raised(raised) -> str:
