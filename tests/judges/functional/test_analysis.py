@@ -93,3 +93,18 @@ def test_finding_the_fenced_block_takes_linear_time():
     assert extract_code("```\n" + "\n" * 40_000) == "```\n" + "\n" * 40_000  # no closing fence: the whole text
     assert time.monotonic() - start < 1.0
     assert extract_code("Here:\n```python  \nx = 1\n```\n") == "x = 1\n"
+
+
+def test_warnings_from_parsing_generated_code_stay_out_of_the_users_warnings_summary(pytester):
+    """An invalid escape ("\\d") in generated code made Python warn while the judge parsed it in the pytest
+    process: the model's SyntaxWarning (DeprecationWarning before 3.12) showed in the user's warnings summary."""
+    pytester.makepyfile(test_judged=r'''
+from grounding.judges.functional.code import judge_code
+
+def test_code_with_an_invalid_escape_is_judged():
+    scores = judge_code('```python\nimport re\nDIGITS = re.compile("\\d+")\n```', "match digits", None)
+    assert [(s.metric, s.passed) for s in scores] == [("parses", True), ("findings", None)]
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "invalid escape sequence" not in result.stdout.str()
