@@ -3,6 +3,7 @@ delta."""
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class CaseVerdict:
     change: CaseChange | None
     passed: bool
     problems: tuple[str, ...]
+    store: Path | None = None  # the store's folder: artifact paths in the message open from the current directory
 
     @property
     def pass_rate(self) -> float:
@@ -51,10 +53,20 @@ class CaseVerdict:
         lines += [f"FAILED: {p}" for p in self.problems]
         for outcome in self.seeds:
             mark = "ok " if outcome.passed else "BAD"
-            lines.append(f"  {mark} seed {outcome.seed}: {'; '.join(outcome.reasons)}\n        {outcome.artifact}")
+            path = opened_path(self.store, outcome.artifact)
+            lines.append(f"  {mark} seed {outcome.seed}: {'; '.join(outcome.reasons)}\n        {path}")
             if not outcome.passed:
-                lines += _shown(outcome.artifact)
+                lines += _shown(path)
         return printable("\n".join(lines), lines=True)  # quotes a model's output: shown on a terminal
+
+
+def opened_path(store: Path | None, artifact: str) -> str:
+    """A record's artifact (kept relative to the store) as a path that opens from the current directory: the
+    store's folder joined, relative to the current directory when the store lies under it, else absolute."""
+    if store is None:
+        return artifact
+    path = Path(os.path.abspath(Path(store) / artifact))
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 TEXT_SUFFIXES = (".txt", ".py")
@@ -114,7 +126,7 @@ def case_observations(records: list[Record]) -> Observations:
 
 
 def case_verdict(case: Case, records: list[Record], *, floor: FloorTest,
-                 change: CaseChange | None = None) -> CaseVerdict:
+                 change: CaseChange | None = None, store: Path | None = None) -> CaseVerdict:
     """A case passes when its pass rate is not significantly below the floor (or, with --floor-rule point, not
     below it) and, against a baseline, it has not fallen significantly further than the tolerance."""
     outcomes = seed_outcomes(records)
@@ -129,7 +141,7 @@ def case_verdict(case: Case, records: list[Record], *, floor: FloorTest,
     if change is not None and change.clip_score_fell:
         problems.append(f"CLIPScore fell {change.clip_before - change.clip_after:.3f} below the baseline's "
                         f"by more than --clip-tolerance (sign-flip p={change.clip_p_value:.3g})")
-    return CaseVerdict(case, outcomes, floor, clip, change, not problems, tuple(problems))
+    return CaseVerdict(case, outcomes, floor, clip, change, not problems, tuple(problems), store)
 
 
 def modality_floors(records: Iterable[Record], floor: float, *, confidence: float, rule: str,

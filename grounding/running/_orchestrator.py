@@ -11,7 +11,7 @@ from typing import Sequence
 from grounding.inputs._checkpoint import Checkpoint, content_hash
 from grounding.results import Baseline, ModalityComparison
 from grounding.results._floors import Floors
-from grounding.results._verdicts import CaseVerdict, case_verdict, modality_floors
+from grounding.results._verdicts import CaseVerdict, case_verdict, modality_floors, opened_path
 from grounding.results.store import Store
 from grounding.running._generation import Progress, RunInfo, generate, sample_seed, to_records
 from grounding.settings import Settings
@@ -80,7 +80,8 @@ class ModalityResults:
 
     def verdict(self, case_id: str) -> CaseVerdict:
         return case_verdict(self.cases[case_id], self.judged(case_id), floor=self.floors.cases[case_id],
-                            change=None if self.comparison is None else self.comparison.case(case_id))
+                            change=None if self.comparison is None else self.comparison.case(case_id),
+                            store=self.settings.store)
 
     def judged(self, case_id: str) -> list[Record]:
         return [r for r in self.records.get(case_id, []) if not r.is_control]
@@ -115,7 +116,7 @@ class ModalityResults:
             lines += [f"  {case_id}: {self.cases[case_id].instruction!r}, pass rate {floor.observed.rate:.2f} over "
                       f"{floor.observed.counted()}", f"      seed {bad.seed} (the adapter's seed "
                       f"{sample_seed(self.cases[case_id].instruction, bad.seed)}): {'; '.join(bad.reasons)}",
-                      f"      {bad.artifact}"]
+                      f"      {opened_path(self.settings.store, bad.artifact)}"]
         if len(case_ids) > SHOWN_CASES:
             lines.append(f"  ... and {len(case_ids) - SHOWN_CASES} more (see the HTML report: grounding report)")
         return lines

@@ -194,3 +194,24 @@ pytestmark = pytest.mark.grounding("shout", cases={str(cases)!r})
     quiet.assert_outcomes(passed=10, failed=1)  # one distinct output per case: only the pooled floor can fail
     assert "0 of 10 cases significantly below 0.75" in quiet.stdout.str()
     assert "generated and judged in" not in quiet.stdout.str()  # -q: no progress
+
+
+@pytest.mark.parametrize("store_name", ["store", "absolute"])
+def test_failure_messages_give_artifact_paths_that_open_as_printed(plugin, pytester, tmp_path, store_name):
+    """The failure messages listed artifacts relative to the store without saying so: `artifacts/ab/<sha>.txt`
+    opened from nowhere the user stood. Every path printed opens from the directory pytest ran in."""
+    cases = case_file(tmp_path)
+    pytester.makepyfile(test_shout=f"""
+import pytest
+
+from grounding.suite import test_instruction_is_grounded, test_pass_rate_of_all_cases_is_above_the_floor
+
+pytestmark = pytest.mark.grounding("shout", cases={str(cases)!r})
+""")
+    store = "store" if store_name == "store" else str(tmp_path / "store")
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--model={checkpoint(tmp_path, drifted=True)}",
+                                f"--grounding-store={store}", "--seeds=1", "--floor-rule=point")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    printed = re.findall(r"^\s+(\S*artifacts/\w\w/\w{64}\.txt)$", result.stdout.str(), re.M)
+    assert len(printed) >= 10, result.stdout.str()[-3000:]
+    assert all((pytester.path / path).is_file() for path in printed), printed[:3]

@@ -65,3 +65,27 @@ def test_failure_message_quotes_a_judges_reading_of_an_output_without_its_escape
     message = _verdict(records).message()
     assert "saw red" in message and "owned" not in message
     assert not any(c in message for c in "\x1b\x07\x9b") and "\n" in message
+
+
+@pytest.mark.parametrize("under_cwd", [True, False])
+def test_failure_message_gives_artifact_paths_that_open_from_the_current_directory(tmp_path, monkeypatch, under_cwd):
+    """Records keep artifacts relative to the store (artifacts/ab/<sha>.txt); the message printed them so, and
+    they opened only from inside the store. Now: the store's folder joined, relative to the current directory
+    when the store lies under it, else absolute; a text output is quoted from there."""
+    from pathlib import Path
+
+    ref = f"artifacts/ab/ab{'0' * 62}.txt"
+    store = tmp_path / "store"
+    (store / ref).parent.mkdir(parents=True)
+    (store / ref).write_text("SQUARE DRAWN HERE\n")
+    cwd = tmp_path if under_cwd else tmp_path / "elsewhere"
+    cwd.mkdir(exist_ok=True)
+    monkeypatch.chdir(cwd)
+    records = [Record("r", "0", "h", "ascii-art", "red", seed, "oracle", "correct", 0.0, False, ref, "saw nothing")
+               for seed in range(4)]
+    floor = floor_tests({CASE.id: case_observations(records)}, 0.75, rule="point").cases[CASE.id]
+    message = case_verdict(CASE, records, floor=floor, store=store).message()
+    shown = {line.strip() for line in message.splitlines() if line.strip().endswith(".txt")}
+    assert shown == {f"store/{ref}" if under_cwd else str(store / ref)}
+    assert all(Path(path).is_file() for path in shown)
+    assert "| SQUARE DRAWN HERE" in message  # the output, read from where it lies
