@@ -106,6 +106,9 @@ def gate(model: str | Path, *, baseline: str | None, round: str = "candidate", s
         before = load_baseline(baseline, result_store) if baseline else None
         if before is not None:
             before.check_seeds(settings.seed_range)
+            for checkpoint in checkpoints:  # every modality before any is generated
+                before.check_pairs(checkpoint.modality, f"this run (round {settings.round!r}, model {model})",
+                                   [(c.id, s) for c in chosen[checkpoint.modality] for s in settings.seed_range])
         state = RunState()
         results = {}
         for checkpoint in checkpoints:

@@ -101,9 +101,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             store.close()
         if baseline is not None:
             baseline.check_seeds(settings.seed_range)
+            held = {c.modality for c in resolve(settings.model, allow_pickle=settings.allow_pickle)}
+            for modality in sorted(held & _modalities(session.items)):
+                baseline.check_pairs(modality, f"this run (round {settings.round!r}, model {settings.model})")
     except GroundingUsageError as err:
         raise pytest.UsageError(str(err)) from None
     session.config.stash[BASELINE] = baseline
+
+
+def _modalities(items: list[pytest.Item]) -> set[str]:
+    """The modalities the selected grounding tests check (their marker's first argument)."""
+    return {marker.args[0] for item in items if (marker := item.get_closest_marker("grounding")) and marker.args}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -18,16 +18,22 @@ __all__ = ["test_instruction_is_grounded", "test_pass_rate_of_all_cases_is_above
 
 
 def test_instruction_is_grounded(case, grounding_suite):
-    """The case's pass rate is not significantly below --min-pass-rate and, against --baseline, has not fallen."""
+    """The case's pass rate is not significantly below --min-pass-rate and, against --baseline, has not fallen.
+    Skipped, with its outcome, when its observations could not have failed it (undecidable alone)."""
     verdict = grounding_suite.verdict(case.id)
     if not verdict.passed:
         pytest.fail(verdict.message(), pytrace=False)
+    undecided = grounding_suite.undecided(case.id)  # e.g. one output of greedy decoding: it could not have failed
+    if undecided:
+        pytest.skip(undecided)
 
 
 def test_pass_rate_of_all_cases_is_above_the_floor(grounding_suite):
     """The pooled rate of every output is not significantly below --min-pass-rate (a drift too thin per case)."""
     if grounding_suite.floors.pooled.failed:
         pytest.fail(grounding_suite.floor_message(), pytrace=False)
+    if not grounding_suite.floors.pooled.decidable:
+        pytest.skip(f"undecidable: all cases pooled: {grounding_suite.floors.pooled.undecided()}")
 
 
 def test_no_significant_regression(grounding_suite):

@@ -196,3 +196,111 @@ def test_a_profile_sets_defaults_that_flags_and_ini_override(pytester):
     overridden = pytester.runpytest("-s", "--profile=thorough", "--seeds=2", "--floor-rule=point").stdout.str()
     assert "SETTINGS thorough 2 0.02 range(7, 9) thorough point" in overridden
     assert "SETTINGS default 4 0.05 range(7, 11) None test" in pytester.runpytest("-s").stdout.str()
+
+
+UNDECIDED_CONFTEST = """
+    import pytest
+
+    from grounding.plugin import suite_cases
+    from grounding.running._orchestrator import modality_results
+    from grounding.types import Record
+
+    @pytest.fixture(scope="module")
+    def grounding_suite(request, grounding_settings):
+        '''A language model's results without the model: OUTCOMES in the module gives each case's verdict per seed
+        and whether every seed gave the one same output (greedy decoding).'''
+        cases = suite_cases(grounding_settings, request.node.get_closest_marker("grounding"), request.path)
+        records = []
+        for case in cases:
+            greedy, verdicts = request.module.OUTCOMES.get(case.id, request.module.OUTCOMES["*"])
+            for seed, ok in enumerate(verdicts):
+                artifact = f"{case.id}.txt" if greedy else f"{case.id}-{seed}.txt"
+                records.append(Record("run", "0", "h", "ascii-art", case.id, seed, "oracle", "correct", float(ok), ok,
+                                      artifact, "oracle: saw a square" if ok else "oracle: saw nothing"))
+        return modality_results({c.id: c for c in cases}, records, None, grounding_settings)
+"""
+
+
+def _ascii_cases(pytester, ids):
+    pytester.makefile(".toml", cases='modality = "ascii-art"\n' + "".join(
+        f'[[case]]\nid = "{i}"\ncategory = "shape"\ninstruction = "Draw a small outlined square in ASCII art."\n'
+        f'expect = {{ shape = "square", size = "small", style = "outlined" }}\n' for i in ids))
+    pytester.makeconftest(UNDECIDED_CONFTEST)
+
+
+SUITE_MODULE = """
+    import pytest
+
+    from grounding.suite import (test_instruction_is_grounded, test_no_significant_regression,
+                                 test_pass_rate_of_all_cases_is_above_the_floor)
+
+    pytestmark = pytest.mark.grounding("ascii-art", cases="cases.toml")
+    OUTCOMES = {outcomes}
+"""
+
+
+def test_a_case_one_output_cannot_decide_is_skipped_with_its_outcome_never_passed(pytester):
+    """Greedy decoding: four seeds, one output. Before, each such case passed (one output can never be significantly
+    below the floor); now it is skipped with what it observed and why, in the terminal and in JUnit, and a case with
+    four distinct outputs still passes."""
+    import xml.etree.ElementTree as ET
+
+    _ascii_cases(pytester, ["wrong", "right", "varied"])
+    pytester.makepyfile(test_suite=SUITE_MODULE.format(outcomes={
+        "wrong": (True, [False] * 4), "right": (True, [True] * 4), "varied": (False, [True] * 4), "*": (False, [])}))
+    result = pytester.runpytest("-rs", "--junitxml=junit.xml")
+    result.assert_outcomes(passed=2, skipped=3)  # varied and the pooled floor pass; regression: no --baseline
+    skipped = {case.get("name"): case.find("skipped").get("message")
+               for case in ET.parse(pytester.path / "junit.xml").getroot().iter("testcase")
+               if case.find("skipped") is not None}
+    assert set(skipped) == {"test_instruction_is_grounded[wrong]", "test_instruction_is_grounded[right]",
+                            "test_no_significant_regression"}
+    wrong, right = skipped["test_instruction_is_grounded[wrong]"], skipped["test_instruction_is_grounded[right]"]
+    assert "undecidable alone: 1 distinct output of 4 seeds, failed (0/1)" in wrong
+    assert "undecidable alone: 1 distinct output of 4 seeds, passed (1/1)" in right
+    for message in (wrong, right):
+        assert "it takes 3 distinct outputs, all failing, to be significantly below the floor 0.75 at level 0.05" \
+            in message and "counted in the pooled floor" in message
+    assert "failed (0/1)" in result.stdout.str()  # -rs shows the reason on the terminal
+
+
+def test_a_greedy_model_that_got_everything_wrong_shows_no_green_case(pytester):
+    """The issue's random chat model: every case one wrong output. Before: 16 cases passed and only the pooled floor
+    failed; now no case passes and the pooled floor still fails."""
+    _ascii_cases(pytester, [f"case-{i}" for i in range(16)])
+    pytester.makepyfile(test_suite=SUITE_MODULE.format(outcomes={"*": (True, [False] * 4)}))
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(passed=0, failed=1, skipped=17)
+    assert "all cases of the modality: pass rate 0.00 (0/16) over 16 distinct outputs of 64 outputs" in \
+        result.stdout.str()
+
+
+def test_a_baseline_with_nothing_of_a_modality_is_a_usage_error_before_generating(pytester, tmp_path):
+    """The issue's `--baseline 0` that named another model's run holding no text-to-image record: before, the
+    comparison paired nothing ("0 of 0 slices", "240 outputs had no partner") and test_no_significant_regression
+    passed. Now the session stops (exit 4) before anything is generated, naming both runs and the modality."""
+    from grounding.results.store import Store
+    from grounding.types import Record
+
+    store = Store(tmp_path / "store")
+    store.append_run(run_id="run-lm", round="0", model="ckpt/shapes-lm", started=1.0, settings={}, records=[
+        Record("run-lm", "0", "h", "ascii-art", "square", 0, "oracle", "correct", 1.0, True, "a.txt")])
+    store.close()
+    pytester.makefile(".toml", cases='modality = "text-to-image"\n[[case]]\nid = "red"\ncategory = "attribute"\n'
+                                       'instruction = "a red circle"\ncontrasts = ["a blue circle"]\n')
+    pytester.makepyfile("""
+        import pytest
+
+        from grounding.suite import test_no_significant_regression
+
+        pytestmark = pytest.mark.grounding("text-to-image", cases="cases.toml")
+
+        def test_would_run(grounding_suite):
+            open("ran", "w").close()
+    """)
+    result = pytester.runpytest(f"--grounding-store={tmp_path / 'store'}", "--baseline=0", "--round=1", "--seeds=1")
+    _usage_error(result, "--baseline 0: it names run run-lm (round '0', model ckpt/shapes-lm), which holds no "
+                         "text-to-image output", f"this run (round '1', model {BUNDLED})", "ascii-art")
+    assert not (pytester.path / "ran").exists()
+    artifacts = tmp_path / "store" / "artifacts"
+    assert not artifacts.exists() or not list(artifacts.rglob("*.png"))

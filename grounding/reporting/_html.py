@@ -116,8 +116,7 @@ def _failing_html(report: RunReport, modality: str) -> str:
 
 def render(report: RunReport) -> str:
     run = report.run
-    status = ("FAILED: below the floor" if report.floor_failures() else "no baseline to compare with"
-              if not report.baseline else "passed" if report.passed else "FAILED: significant regression")
+    status = report.status()
     parts = [f"<h1>grounding report: round {escape(run['round'])}</h1>",
              f"<p>run {escape(run['run_id'])} of {escape(run['model'])}, store {escape(str(report.store))}; "
              f"<strong>{escape(status)}</strong></p>"]
@@ -129,6 +128,8 @@ def render(report: RunReport) -> str:
         comparison = next((c for c in report.comparisons if c.modality == modality), None)
         floors = (report.floors or {}).get(modality)
         floor = f"<p>floor: {escape(floors.pooled.line())}</p>" if floors else ""
+        undecided = report.undecided(modality)
+        floor += f"<p><strong>{escape(undecided)}</strong></p>" if undecided else ""
         parts += [f"<h2>{escape(modality)}</h2><table><tr><th>metric</th><th>this run</th></tr>{metrics}</table>", floor,
                   f'<img src="data:image/png;base64,{plot}" alt="history of {escape(modality)}" style="max-width:100%">',
                   _comparison_html(report, comparison) if comparison else _failing_html(report, modality)]

@@ -10,8 +10,7 @@ def markdown(report: RunReport) -> str:
     """A short summary: status, headline metrics against the baseline, and every significant regression (made
     printable: it is printed on a terminal or a CI log)."""
     run = report.run
-    status = ("FAILED: below the floor" if report.floor_failures() else "no baseline" if not report.baseline
-              else "passed" if report.passed else "FAILED: significant regression")
+    status = report.status()
     lines = [f"## grounding: round `{run['round']}` (run `{run['run_id']}`) — {status}", ""]
     if report.baseline:
         lines += [f"Against baseline `{report.baseline}`; a regression counts when significant after Holm's "
@@ -29,6 +28,9 @@ def markdown(report: RunReport) -> str:
     cases = [(c.modality, case) for c in report.comparisons for case in c.cases if case.regressed]
     if report.floor_failures():
         lines += ["", "### Below the floor", ""] + [f"- {line}" for line in report.floor_failures()]
+    undecided = [(m, report.undecided(m)) for m in sorted(report.cases) if report.undecided(m)]
+    if undecided:
+        lines += ["", "### Undecided (no evidence either way)", ""] + [f"- **{m}** {line}" for m, line in undecided]
     if regressions or cases:
         lines += ["", "### Significant regressions", ""]
         lines += [f"- **{m}** {s.line().replace('  REGRESSED', '')}" for m, s in regressions]

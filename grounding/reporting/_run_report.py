@@ -42,6 +42,25 @@ class RunReport:
                            + f"); all cases: {floors.pooled.line()}")
         return out
 
+    def undecided(self, modality: str) -> str | None:
+        """How many of the modality's cases could not be decided with their own observations, or None."""
+        floors = (self.floors or {}).get(modality)
+        return floors.undecidable_line(self._decided(modality)) if floors else None
+
+    def undecided_count(self) -> int:
+        """Cases of every modality that no observation of theirs could have failed."""
+        return sum(len(f.undecidable_cases(self._decided(m))) for m, f in (self.floors or {}).items())
+
+    def status(self) -> str:
+        """The run's verdict in a few words, with the cases that were undecided."""
+        status = ("FAILED: below the floor" if self.floor_failures() else "no baseline to compare with"
+                  if not self.baseline else "passed" if self.passed else "FAILED: significant regression")
+        undecided = self.undecided_count()
+        return status + (f" ({undecided} cases undecidable alone)" if undecided else "")
+
+    def _decided(self, modality: str) -> set[str]:
+        return set().union(*(c.decidable_cases() for c in self.comparisons if c.modality == modality))
+
     def row(self, modality: str, run_id: str) -> HistoryRow | None:
         return next((r for r in self.rows if r.modality == modality and r.run_id == run_id), None)
 
@@ -63,15 +82,24 @@ def gather(store_root: str | Path, run: str | None = None, baseline: str | None 
                                       f"{', '.join(dict.fromkeys(r['round'] for r in runs))}).")
         info = next(r for r in runs if r["run_id"] == run_id)
         settings = info["settings"]
-        baseline = baseline or settings.get("baseline") or (runs[0]["run_id"] if runs[0]["run_id"] != run_id else None)
+        asked = baseline or settings.get("baseline")
+        baseline = asked or (runs[0]["run_id"] if runs[0]["run_id"] != run_id else None)
         thresholds = Thresholds(**settings["thresholds"]) if "thresholds" in settings else Thresholds()
         records = store.records(run_id)
         before = load_baseline(baseline, store, compared=run_id) if baseline else None
         cases = store.cases(run_id)
+        # a baseline asked for must pair every modality (against() refuses one with nothing to pair); the store's
+        # first run, taken by default, is compared on the modalities it pairs and the others are shown alone
         comparisons = tuple(against(before, m, records, c, store, thresholds, settings.get("judge"))
-                            for m, c in sorted(cases.items())) if before else ()
+                            for m, c in sorted(cases.items()) if asked or _pairs(before, m, records)) if before else ()
         floors = {m: stored_floors([r for r in records if r.modality == m], settings) for m in cases}
         return RunReport(root, {**info, "settings": settings}, baseline, rows, tuple(records),
                          before.records if before else (), cases, comparisons, before.root if before else None, floors)
     finally:
         store.close()
+
+
+def _pairs(baseline, modality: str, records: list[Record]) -> bool:
+    """Whether any output of `modality` in `records` has a partner (same case and seed) in the baseline."""
+    held = {(r.case_id, r.seed) for r in baseline.records if r.modality == modality}
+    return any((r.case_id, r.seed) in held for r in records if r.modality == modality and not r.is_control)

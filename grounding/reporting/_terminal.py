@@ -80,7 +80,8 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
             lost = sum(bool(r.passed) for r in controls)
             lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "
                          f"{lost}/{len(controls)} held")
-        lines += [f"  {line}" for line in floor_lines(cases, stored_cases.get(modality, {}), settings)]
+        decided = set().union(*(c.decidable_cases() for c in comparisons if c.modality == modality))
+        lines += [f"  {line}" for line in floor_lines(cases, stored_cases.get(modality, {}), settings, decided)]
     for comparison in comparisons:
         lines += comparison_lines(comparison)
     if settings.get("baseline") == run["round"]:
@@ -89,8 +90,10 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
     return [printable(line) for line in lines]
 
 
-def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settings: dict) -> list[str]:
-    """The run's floor verdicts and what a run of its size can detect (its stated power)."""
+def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settings: dict,
+                decided: set[str] = frozenset()) -> list[str]:
+    """The run's floor verdicts, the cases undecidable alone (but those `decided` against a baseline) and what a
+    run of its size can detect (its stated power)."""
     thresholds = Thresholds(**settings.get("thresholds", {}))
     floor, rule = settings.get("min_pass_rate", 0.75), settings.get("floor_rule", "test")
     floors = stored_floors([r for rs in records.values() for r in rs], settings)
@@ -110,8 +113,10 @@ def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settin
     power = stated_power({cid: o.rate for cid, o in observed.items()}, {cid: o.total for cid, o in observed.items()},
                          concepts, floor=floor, tolerance=thresholds.concept_tolerance,
                          confidence=thresholds.confidence, metrics=metrics)
+    undecided = floors.undecidable_line(decided)
     return [f"floor: {len(failed)} of {len(observed)} cases {'below' if rule == 'point' else 'significantly below'} "
-            f"{floor:.2f}; all cases: {floors.pooled.line()}", *counted, *power.lines()]
+            f"{floor:.2f}; all cases: {floors.pooled.line()}", *([undecided] if undecided else []), *counted,
+            *power.lines()]
 
 
 MOVED_SHOWN = 3

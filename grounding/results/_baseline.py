@@ -22,6 +22,12 @@ class Baseline:
     name: str
     records: tuple[Record, ...]
     root: Path
+    run_id: str = ""
+    round: str = ""
+    model: str = ""
+
+    def described(self) -> str:
+        return f"run {self.run_id} (round {self.round!r}, model {self.model})"
 
     def check_seeds(self, seeds: range) -> None:
         """A comparison pairs outputs of the same seed: a run on none of the baseline's seeds compares nothing."""
@@ -33,6 +39,22 @@ class Baseline:
                 f"{seeds.stop - 1}, so no output pairs with the baseline's and nothing could be compared. Compare "
                 f"on the baseline's seeds (--seed-start {used[0]}), or record a baseline on these seeds first "
                 f"(run the baseline model with --seed-start {seeds.start} and a --round label).")
+
+    def check_pairs(self, modality: str, this_run: str, wanted: Iterable[tuple[str, int]] | None = None) -> None:
+        """A comparison pairs outputs of the same case and seed: when no output of `modality` can pair (the baseline
+        holds none, or none of the (case id, seed) `wanted`), it would compare nothing and pass, so it is refused."""
+        held = {(r.case_id, r.seed) for r in self.records if r.modality == modality}
+        if held and (wanted is None or held & set(wanted)):
+            return
+        others = ", ".join(sorted({r.modality for r in self.records})) or "none"
+        what, fix = ((f"holds no {modality} output", f"Name a baseline that judged {modality}, or run only the "
+                      f"modalities it holds ({others})") if not held else
+                     (f"holds {modality} outputs of {len({c for c, _ in held})} cases, none of them on this run's "
+                      f"cases and seeds", "Compare on the baseline's case file and seeds, or record a baseline on "
+                      "these first"))
+        raise GroundingUsageError(
+            f"--baseline {self.name}: it names {self.described()}, which {what}, so {this_run} has no {modality} "
+            f"output to pair with it and the comparison would pass on no evidence. {fix}.")
 
 
 def load_baseline(ref: str, store: Store, *, compared: str | None = None) -> Baseline:
@@ -51,8 +73,9 @@ def load_baseline(ref: str, store: Store, *, compared: str | None = None) -> Bas
                 f"--baseline {ref}: no run with that id or round label in {store.root}, and no store folder by "
                 f"that name (rounds in the store: {known}). Run the suite with --round {ref} first, or name an "
                 f"existing one.")
+        run = next((r for r in source.runs() if r["run_id"] == run_id), {})
         return Baseline(ref, tuple(r for r in source.records(run_id) if not r.is_control),
-                        source.root)
+                        source.root, run_id, str(run.get("round", "")), str(run.get("model", "")))
     finally:
         if source is not store:
             source.close()
@@ -77,10 +100,21 @@ def against(baseline: Baseline, modality: str, records: Iterable[Record], cases:
     known = (*records, *baseline.records, *(origin[1] if origin else ()))
     shas = {artifact_sha(r.artifact) for r in known if r.modality == modality}
     current = {artifact_sha(r.artifact) for r in records if r.modality == modality}
+    baseline.check_pairs(modality, _described(store, records), {(r.case_id, r.seed) for r in records
+                                                                 if r.modality == modality and not r.is_control})
     embedder, vectors = _stored_embeddings(baseline, store, shas, current, judge)
     comparison = compare(modality, records, baseline.records, cases, thresholds, baseline_name=baseline.name,
                          embeddings=vectors, embedder=embedder)
     return with_origin(comparison, origin, records, vectors) if origin else comparison
+
+
+def _described(store: Store, records: list[Record]) -> str:
+    """The run these records belong to, as an error message names it (its model from the store once stored)."""
+    if not records:
+        return "this run"
+    run = next((r for r in store.runs() if r["run_id"] == records[0].run_id), {})
+    model = f", model {run['model']}" if run else ""
+    return f"run {records[0].run_id} (round {run.get('round', records[0].round)!r}{model})"
 
 
 def _stored_embeddings(baseline: Baseline, store: Store, shas: set[str], current: set[str],

@@ -42,10 +42,17 @@ class CaseChange:
     clip_score_fell: bool
     p_adjusted: float = 1.0  # Benjamini-Hochberg over the modality's cases, as the floors
     clip_p_adjusted: float | None = None
+    alpha: float = 0.05
 
     @property
     def regressed(self) -> bool:
         return self.pass_rate_fell or self.clip_score_fell
+
+    @property
+    def decidable(self) -> bool:
+        """Whether this case could fall significantly at all: its one-sided tests over its observed pairs (McNemar,
+        sign-flip) go no lower than 2^-pairs, which must be below the level."""
+        return 0.5 ** self.seeds < self.alpha
 
     def line(self) -> str:
         counted = "paired seeds" if self.seeds > 1 else "observed pair (every seed gave one same output)"
@@ -156,6 +163,10 @@ class ModalityComparison:
 
     def case(self, case_id: str) -> CaseChange | None:
         return next((c for c in self.cases if c.case_id == case_id), None)
+
+    def decidable_cases(self) -> set[str]:
+        """The cases whose fall against the baseline could be significant with the pairs they have."""
+        return {c.case_id for c in self.cases if c.decidable}
 
     def message(self) -> str:
         """What moved, significant regressions first, then every slice for context."""
@@ -268,7 +279,8 @@ def _case_change(case_id: str, pairs: list[tuple[_Output, _Output]], t: Threshol
         clip_p = sign_flip_test([a - b for b, a in clip])
         clip_fell = clip_before - clip_after > t.clip_tolerance
     return CaseChange(case_id, len(pairs), before, after, lost, gained, p, clip_before, clip_after, clip_p,
-                      before - after > t.tolerance, clip_fell)  # large enough; significance across cases follows
+                      before - after > t.tolerance, clip_fell,  # large enough; significance across cases follows
+                      alpha=t.alpha)
 
 
 def _cases_adjusted(changes: Sequence[CaseChange], t: Thresholds) -> tuple[CaseChange, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 from grounding.results._statistics import binomial_cdf, clopper_pearson
 
@@ -104,6 +104,30 @@ class FloorTest:
         return (f"{rate}: {verdict} the floor {self.floor:.2f} (one-sided exact binomial p={self.p_value:.3g}, "
                 f"Benjamini-Hochberg over {self.family} p={self.p_adjusted:.3g}, level {1 - self.confidence:.2f})")
 
+    @property
+    def decidable(self) -> bool:
+        """Whether these observations could fail the floor at all: under the test rule, only when every one of
+        them failing would be significant at the run's level, the most Benjamini-Hochberg grants one hypothesis.
+        One or two distinct outputs against a 0.75 floor at 0.05 never can: passing such a test is no evidence."""
+        return self.rule == "point" or binomial_below(0, self.observed.total, self.floor) < 1 - self.confidence
+
+    def undecided(self) -> str:
+        """What was observed and why that cannot decide the test (for a test that is not decidable)."""
+        o = self.observed
+        outcome = ("nothing observed" if not o.total else "passed" if o.passed == o.total else "failed"
+                   if not o.passed else "mixed") + f" ({o.passed}/{o.total})"
+        return f"{o.counted('outputs' if self.name == POOLED else 'seeds')}, {outcome}: {self.needed()}"
+
+    def needed(self) -> str:
+        """What it takes for a hypothesis to fail this floor at all, at the run's level."""
+        alpha, needed = 1 - self.confidence, 1
+        if self.floor <= 0:
+            return "no pass rate is below a floor of 0"
+        while (1 - self.floor) ** needed >= alpha:
+            needed += 1
+        return (f"it takes {needed} distinct outputs, all failing, to be significantly below the floor "
+                f"{self.floor:.2f} at level {alpha:.2f} (the most the correction grants: every case failing)")
+
 
 @dataclass(frozen=True)
 class Floors:
@@ -114,6 +138,20 @@ class Floors:
 
     def failed_cases(self) -> list[FloorTest]:
         return [t for t in self.cases.values() if t.failed]
+
+    def undecidable_cases(self, decided: Collection[str] = ()) -> list[FloorTest]:
+        """The cases whose own observations could never fail the floor (they count in the pooled rate), but for
+        those `decided` otherwise (a fall against a baseline that could be significant)."""
+        return [t for name, t in self.cases.items() if not t.decidable and name not in decided]
+
+    def undecidable_line(self, decided: Collection[str] = ()) -> str | None:
+        """How many cases are undecidable alone and why, or None when every case could fail."""
+        undecided = self.undecidable_cases(decided)
+        if not undecided:
+            return None
+        fewest = min(undecided, key=lambda t: t.observed.total).observed
+        return (f"undecidable alone: {len(undecided)} of {len(self.cases)} cases, reported as skipped, not passed "
+                f"(as few as {fewest.counted()}; {undecided[0].needed()}); they count in the pooled floor")
 
 
 def floor_tests(cases: Mapping[str, Observations], floor: float, *, confidence: float = 0.95,

@@ -83,6 +83,17 @@ class ModalityResults:
                             change=None if self.comparison is None else self.comparison.case(case_id),
                             store=self.settings.store)
 
+    def undecided(self, case_id: str) -> str | None:
+        """Why the case's own observations could not have failed it (its outcome, what it would take), or None when
+        they could: its floor test, or its fall against the baseline, could be significant. Such a case is no pass."""
+        floor, change = self.floors.cases[case_id], self.comparison and self.comparison.case(case_id)
+        if floor.decidable or (change is not None and change.decidable):
+            return None
+        pairs = (f"; against the baseline, {change.seeds} observed pair{'s' * (change.seeds != 1)} cannot fall "
+                 f"significantly either" if change is not None else "")
+        return (f"undecidable alone: {floor.undecided()}{pairs}; counted in the pooled floor "
+                f"(test_pass_rate_of_all_cases_is_above_the_floor)")
+
     def judged(self, case_id: str) -> list[Record]:
         return [r for r in self.records.get(case_id, []) if not r.is_control]
 
@@ -152,6 +163,9 @@ def judge_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Sett
     a LazyAdapter already used for this checkpoint (xdist workers reuse the one that made their share)."""
     from grounding.results import against
 
+    if baseline is not None:  # before generating: a modality with nothing to pair would pass on no evidence
+        baseline.check_pairs(checkpoint.modality, f"this run {state.run_id} (round {settings.round!r}, model "
+                             f"{settings.model})", [(c.id, seed) for c in cases for seed in settings.seed_range])
     records = run_modality(checkpoint, cases, settings, store, state, progress, adapter)
     state.records.extend(records)
     state.cases.extend(cases)

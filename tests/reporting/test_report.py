@@ -253,3 +253,55 @@ def test_the_summary_says_when_code_was_judged_under_weak_sandbox_isolation(tmp_
     store.close()
     text = "\n".join(summary_lines(tmp_path / "store", "run-0"))
     assert "sandbox: 1 of 2 outputs' tests ran under WEAK isolation, without pid-namespace, " in text
+
+
+def test_the_summary_markdown_and_html_say_how_many_cases_were_undecidable_alone(tmp_path, capsys):
+    """Each case's two seeds gave one output (one observation): no case could have failed alone, and the summary,
+    the Markdown and the HTML say so beside the verdict instead of counting them as passed."""
+    from grounding.reporting._terminal import summary_lines
+
+    root = _store(tmp_path)
+    text = "\n".join(summary_lines(root, "run-1"))
+    assert ("undecidable alone: 48 of 48 cases, reported as skipped, not passed (as few as 1 distinct output of 2 "
+            "seeds; it takes 3 distinct outputs, all failing, to be significantly below the floor 0.75 at level "
+            "0.05 (the most the correction grants: every case failing)); they count in the pooled floor") in text
+    assert "undecidable alone: 1 of 1 cases" in text  # ascii-art
+    html, summary = tmp_path / "report.html", tmp_path / "summary.md"
+    main(["report", "--store", str(root), "--html", str(html), "--markdown", str(summary)])
+    markdown = summary.read_text()
+    assert "(49 cases undecidable alone)" in markdown.split("\n")[0]
+    assert "### Undecided (no evidence either way)" in markdown and "- **text-to-image** undecidable alone: 48 of 48" \
+        in markdown
+    page = html.read_text()
+    assert "(49 cases undecidable alone)" in page and "undecidable alone: 48 of 48 cases" in page
+
+
+def test_a_report_against_a_baseline_with_nothing_of_a_modality_is_refused(tmp_path, capsys):
+    store = Store(tmp_path / "store")
+    _run(store, "1", red_drifts=False)
+    art, _ = store.write_artifact(b"+--+\n", ".txt")
+    store.append_run(run_id="run-lm", round="lm", model="ckpt/shapes-lm", started=9.0, settings={}, records=[
+        Record("run-lm", "lm", "h", "ascii-art", "square", 0, "oracle", "correct", 1.0, True, str(art))], cases=[ASCII])
+    store.close()
+    assert main(["report", "--store", str(tmp_path / "store"), "--run", "1", "--baseline", "lm",
+                 "--html", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert ("--baseline lm: it names run run-lm (round 'lm', model ckpt/shapes-lm), which holds no text-to-image "
+            "output, so run run-1 (round '1', model ckpt) has no text-to-image output to pair") in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_the_default_baseline_compares_only_the_modalities_it_pairs(tmp_path, capsys):
+    """Without --baseline the report compares with the store's first run: one that holds no text-to-image output is
+    not made a usage error the user never asked for; text-to-image is shown alone, ascii-art is compared."""
+    store = Store(tmp_path / "store")
+    art, _ = store.write_artifact(b"+--+\n", ".txt")
+    store.append_run(run_id="run-lm", round="lm", model="ckpt/shapes-lm", started=-1.0, settings={}, records=[
+        Record("run-lm", "lm", "h", "ascii-art", "square", 0, "oracle", "correct", 1.0, True, str(art))], cases=[ASCII])
+    _run(store, "1", red_drifts=True)
+    store.close()
+    html = tmp_path / "r.html"
+    assert main(["report", "--store", str(tmp_path / "store"), "--run", "1", "--html", str(html)]) == 0
+    page = html.read_text()
+    assert "Against baseline run-lm" in page and page.count("<h3>Against baseline") == 1
+    assert "Failing outputs (16)" in page  # text-to-image, shown alone

@@ -277,3 +277,29 @@ def test_per_case_falls_are_corrected_across_cases_and_a_planted_one_is_still_fo
                       records(lambda c, s: True, cases=cases, seeds=8), cases)
     assert {c.case_id for c in planted.cases if c.regressed} == broken
     assert "Benjamini-Hochberg over the cases p=0.0" in planted.case("c3").line()
+
+
+def test_a_baseline_with_nothing_to_pair_for_a_modality_is_a_usage_error_naming_both_runs(tmp_path):
+    """Before, a baseline run of another model that held no text-to-image output compared nothing: "0 significant
+    regressions ... over the 0 of 0 slices", every output "had no partner", and the comparison passed."""
+    from grounding.errors import GroundingUsageError
+    from grounding.results import load_baseline
+
+    store = Store(tmp_path)
+    ascii_art = Record("run-lm", "0", "h", "ascii-art", "square", 0, "oracle", "correct", 1.0, True, "a.txt")
+    store.append_run(run_id="run-lm", round="0", model="ckpt/shapes-lm", started=0.0, settings={}, records=[ascii_art],
+                     cases=[Case("square", "ascii-art", "Draw a square.")])
+    store.append_run(run_id="run-t2i", round="1", model="ckpt/shapes-t2i", started=1.0, settings={},
+                     records=records(lambda c, s: True, run="run-t2i"), cases=list(CASES.values()))
+    with pytest.raises(GroundingUsageError) as refused:
+        compare_runs(store, "run-t2i", "0")
+    assert ("--baseline 0: it names run run-lm (round '0', model ckpt/shapes-lm), which holds no text-to-image "
+            "output, so run run-t2i (round '1', model ckpt/shapes-t2i) has no text-to-image output to pair") \
+        in str(refused.value) and "ascii-art" in str(refused.value)
+    # before generating (gate, the orchestrator): a baseline of the modality on none of the run's cases and seeds
+    baseline = load_baseline("1", store)
+    baseline.check_pairs("text-to-image", "this run", [("small-red-circle", 0)])
+    with pytest.raises(GroundingUsageError, match="holds text-to-image outputs of 54 cases, none of them on this "
+                                                  "run's cases and seeds"):
+        baseline.check_pairs("text-to-image", "this run", [("another-case", 0), ("small-red-circle", 9)])
+    store.close()

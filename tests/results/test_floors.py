@@ -70,3 +70,24 @@ def test_point_rule_compares_the_rate_itself():
     floors = floor_tests({"a": Observations(2, 4, 4), "b": Observations(4, 4, 4)}, 0.75, rule="point")
     assert [t.name for t in floors.failed_cases()] == ["a"] and "--floor-rule point" in floors.cases["a"].line()
     assert not floor_tests({"a": Observations(2, 4, 4)}, 0.75).failed_cases()
+
+
+def test_a_floor_test_is_decidable_only_when_all_its_observations_failing_would_be_significant():
+    """At 0.75 and level 0.05 all of 1 or 2 failing outputs are not evidence (p = 0.25, 0.0625); 3 are (0.0156).
+    The point rule always decides; a test that cannot decide says what it saw and what it would take."""
+    floors = floor_tests({"one": Observations(0, 1, 4), "two": Observations(1, 2, 2), "three": Observations(3, 3, 3),
+                          "none": Observations(0, 0, 0)}, 0.75)
+    assert {t.name: t.decidable for t in floors.cases.values()} == {"one": False, "two": False, "three": True,
+                                                                     "none": False}
+    assert [t.name for t in floors.undecidable_cases()] == ["one", "two", "none"]
+    assert [t.name for t in floors.undecidable_cases(decided={"two"})] == ["one", "none"]
+    assert floors.cases["one"].undecided() == ("1 distinct output of 4 seeds, failed (0/1): it takes 3 distinct "
+                                               "outputs, all failing, to be significantly below the floor 0.75 at "
+                                               "level 0.05 (the most the correction grants: every case failing)")
+    assert "2 seeds, mixed (1/2)" in floors.cases["two"].undecided()
+    assert floors.undecidable_line().startswith("undecidable alone: 3 of 4 cases, reported as skipped, not passed "
+                                                "(as few as 0 seeds;")
+    assert floor_tests({"a": Observations(0, 1, 4)}, 0.75, rule="point").cases["a"].decidable
+    assert floor_tests({"a": Observations(0, 1, 1)}, 0.95, confidence=0.9).cases["a"].decidable  # 0.05 < 0.1
+    assert not floor_tests({"a": Observations(0, 2, 2)}, 0.75, confidence=0.99).cases["a"].decidable
+    assert floor_tests({"a": Observations(3, 3, 3)}, 0.75).undecidable_line() is None
