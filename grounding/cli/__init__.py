@@ -15,7 +15,7 @@
 `judge` prints one JSON object per file (a JSON list). Exit status: 0 when every file passes (report: no
 significant regression; store check: nothing wrong; selftrain: the gate held every round), 1 when one fails
 (report: a significant regression; store check: a problem found; selftrain: the gate stopped the run), 2 on
-bad input.
+bad input, 3 when a judge crashed on an item (`judge`: that item's verdict says why, the others are judged).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
 from pathlib import Path
 
 from grounding.errors import GroundingUsageError
@@ -101,48 +103,83 @@ def _decode(file: Path, data: bytes) -> str:
         raise GroundingUsageError(f"{file}: cannot read it as text ({err}). Pass UTF-8 text files.") from None
 
 
+def _each(jobs) -> list[dict]:
+    """Each (item, verdict) job's verdict; an item the judge crashes on gets its own (`error`, not passed,
+    `crashed`), and the others are judged all the same."""
+    results = []
+    for item, verdict in jobs:
+        try:
+            results.append(verdict())
+        except GroundingUsageError:
+            raise
+        except Exception as err:  # noqa: BLE001 - one item must not take the batch down with it
+            results.append({"file": item.name, "instruction": item.instruction, "passed": False, "crashed": True,
+                            "error": f"the judge crashed on this item: {type(err).__name__}: {err}"[:2000]})
+    return results
+
+
 def _score_json(score) -> dict:
     return {"metric": score.metric, "value": score.value, "pass": score.passed, "explanation": score.explanation,
             **score.metadata}
 
 
 def judge_ascii(args: argparse.Namespace) -> list[dict]:
-    from grounding.inputs._transcripts import accounts_json, ascii_accounts
     from grounding.judges.ascii_art import clip_on_renderings
-    from grounding.judges.functional.ascii_art import judge_seen, size_rule, spec_for
-    from grounding.judges.functional.clip import CLIPSCORE_SCALE
-    from grounding.shapes_world.ascii import read_ascii
+    from grounding.judges.functional.ascii_art import spec_for
 
     flag_expect = _expect(args.expect, "ascii-art", '{"shape": "square", "size": "small", "style": "outlined"}')
     items = _items(args, "ascii")
     expects = [item.extra.get("expect", flag_expect) for item in items]
     specs = [spec_for(item.instruction, expect) for item, expect in zip(items, expects)]
-    for item, spec in zip(items, specs):
-        if spec is None:
-            raise GroundingUsageError(f"{item.name}: the instruction {item.instruction!r} names no shape or scene "
-                                      f"of the shapes world (circle, square, triangle, rectangle, diamond, smiley "
-                                      f"face, house, arrow pointing left/right); pass --expect (or `expect` on the "
-                                      f"line) to say what the art should show.")
-    clip = clip_on_renderings([item.output for item in items], specs)
-    results = []
-    for i, (item, spec, expect) in enumerate(zip(items, specs, expects)):
-        seen = read_ascii(item.output, size_rule(expect))  # read once: for the verdict and the answers
-        scores = judge_seen(seen, spec)
-        verdicts = {s.judge: _score_json(s) for s in scores}
-        if i in clip:
-            clip_score, rank = clip[i]
-            verdicts["clip"] = {"clip_score": round(clip_score.value, 4), "scale": CLIPSCORE_SCALE,
-                                "pass": rank.passed, "label_won": rank.value == 1.0,
-                                "gating": rank.metadata.get("gating", True), "winner": rank.metadata["winner"],
-                                "explanation": rank.explanation}
-        accounts = ascii_accounts(seen.spec, item.instruction, item.answers)
-        if accounts:
-            verdicts["self_description"] = accounts_json(accounts)
-        results.append({"file": item.name, "instruction": item.instruction, "expected": spec.label(),
-                        "judged": scores[0].metadata["judged"],
-                        "passed": all(s.passed is not False for s in [*scores, *accounts])
-                        and verdicts.get("clip", {}).get("pass") is not False, "verdicts": verdicts})
-    return results
+    unread = {i: (f"the instruction {item.instruction!r} names no shape or scene of the shapes world (circle, "
+                  f"square, triangle, rectangle, diamond, smiley face, house, arrow pointing left/right); pass "
+                  f"--expect (or `expect` on the line) to say what the art should show")
+              for i, (item, spec) in enumerate(zip(items, specs)) if spec is None}
+    if unread and args.jsonl is None:  # one instruction for every file: bad input, not a verdict
+        i, why = next(iter(unread.items()))
+        raise GroundingUsageError(f"{items[i].name}: {why}.")
+    judged = [i for i in range(len(items)) if i not in unread]
+    try:  # one batch; where it breaks, each item again alone below, so that only the item that breaks it fails
+        batch = clip_on_renderings([items[i].output for i in judged], [specs[i] for i in judged])
+        clip = {judged[j]: value for j, value in batch.items()}
+    except Exception:  # noqa: BLE001
+        clip = None
+
+    def verdict(i: int) -> dict:
+        item = items[i]
+        if i in unread:
+            return {"file": item.name, "instruction": item.instruction, "passed": False,
+                    "error": f"not judged: {unread[i]}"}
+        alone = clip if clip is not None else {i: v for v in clip_on_renderings([item.output], [specs[i]]).values()}
+        return _ascii_verdict(item, specs[i], expects[i], alone.get(i))
+
+    return _each((items[i], functools.partial(verdict, i)) for i in range(len(items)))
+
+
+def _ascii_verdict(item, spec, expect, clip) -> dict:
+    """One item's verdict: the oracle's reading, the rendered-art CLIP judge's (`clip`, where it judged) and the
+    transcript's own answers."""
+    from grounding.inputs._transcripts import accounts_json, ascii_accounts
+    from grounding.judges.functional.ascii_art import judge_seen, size_rule
+    from grounding.judges.functional.clip import CLIPSCORE_SCALE
+    from grounding.shapes_world.ascii import read_ascii
+
+    seen = read_ascii(item.output, size_rule(expect))  # read once: for the verdict and the answers
+    scores = judge_seen(seen, spec)
+    verdicts = {s.judge: _score_json(s) for s in scores}
+    if clip is not None:
+        clip_score, rank = clip
+        verdicts["clip"] = {"clip_score": round(clip_score.value, 4), "scale": CLIPSCORE_SCALE,
+                            "pass": rank.passed, "label_won": rank.value == 1.0,
+                            "gating": rank.metadata.get("gating", True), "winner": rank.metadata["winner"],
+                            "explanation": rank.explanation}
+    accounts = ascii_accounts(seen.spec, item.instruction, item.answers)
+    if accounts:
+        verdicts["self_description"] = accounts_json(accounts)
+    return {"file": item.name, "instruction": item.instruction, "expected": spec.label(),
+            "judged": scores[0].metadata["judged"],
+            "passed": all(s.passed is not False for s in [*scores, *accounts])
+            and verdicts.get("clip", {}).get("pass") is not False, "verdicts": verdicts}
 
 
 def judge_code(args: argparse.Namespace) -> list[dict]:
@@ -169,8 +206,7 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
     from grounding.inputs._transcripts import accounts_json, code_accounts
     from grounding.judges.functional.self_description import code_truth
 
-    results = []
-    for item in _items(args, "code"):
+    def verdict(item) -> dict:
         secure = asks_for_secure_code(item.instruction) if args.secure is None else args.secure
         scores = judge(item.output, item.instruction, item.extra.get("tests", tests), args.severity,
                        Limits(subprocess=args.allow_subprocess), args.module, secure_asked=secure, setup=setup,
@@ -181,17 +217,26 @@ def judge_code(args: argparse.Namespace) -> list[dict]:
         accounts = code_accounts(*truth, item.instruction, item.answers) if truth else []
         if accounts:
             verdicts["self_description"] = accounts_json(accounts)
-        results.append({"file": item.name, "instruction": item.instruction, "secure_asked": secure,
-                        "passed": all(s.passed is not False for s in [*scores, *accounts]), "verdicts": verdicts})
-    return results
+        return {"file": item.name, "instruction": item.instruction, "secure_asked": secure,
+                "passed": all(s.passed is not False for s in [*scores, *accounts]), "verdicts": verdicts}
+
+    return _each((item, functools.partial(verdict, item)) for item in _items(args, "code"))
 
 
 def judge(args: argparse.Namespace) -> int:
     """`grounding judge KIND`: the verdicts as JSON (a list, or one object per line for --jsonl); 0 when every item
-    passes, 1 when one fails."""
+    passes, 1 when one fails or cannot be judged, 3 when the judge crashed on one (the others are judged)."""
     results = {"image": judge_image, "ascii": judge_ascii, "code": judge_code}[args.kind](args)
     if getattr(args, "jsonl", None) is not None:
         print("\n".join(json.dumps(result) for result in results))
     else:
         print(json.dumps(results, indent=2))
+    crashed = [r for r in results if r.get("crashed")]
+    if crashed:
+        print(f"grounding: the {args.kind} judge crashed on {len(crashed)} of {len(results)} item(s) ("
+              + ", ".join(str(r["file"]) for r in crashed[:5]) + ("..." if len(crashed) > 5 else "")
+              + f"); their verdicts say why (\"error\"), and every other item was judged. First: "
+              f"{crashed[0]['error']}. This is a bug in grounding: please report it with that item.",
+              file=sys.stderr)
+        return 3
     return 0 if all(r["passed"] for r in results) else 1

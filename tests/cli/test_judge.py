@@ -332,3 +332,40 @@ def test_a_bad_or_oversized_code_jsonl_line_is_a_usage_error(capsys, tmp_path, l
     path.write_text(line + "\n")
     code, out, err = _run(capsys, "code", "--jsonl", str(path))
     assert code == 2 and out == "" and fragment in err and "Traceback" not in err
+
+
+def test_a_jsonl_line_that_cannot_be_judged_gets_its_own_verdict_and_the_others_are_judged(capsys, tmp_path):
+    lines = [{"id": "square", "output": "```\n+--+\n|  |\n+--+\n```",
+              "instruction": "Draw a small outlined square in ASCII art."},
+             {"id": "box", "output": "```\nBOX\n```",
+              "instruction": "Draw an outlined rectangle with the word BOX written inside it."}]
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    code, out, err = _run(capsys, "ascii", "--jsonl", str(transcript))
+    square, box = (json.loads(line) for line in out.splitlines())
+    assert code == 1 and square["passed"] and "verdicts" in square and "Traceback" not in err
+    assert box["passed"] is False and box["error"].startswith("not judged: the instruction") and "verdicts" not in box
+
+
+def test_a_judge_that_crashes_on_one_line_is_exit_3_with_every_other_line_judged(capsys, tmp_path, monkeypatch):
+    from grounding.judges.functional import ascii_art
+
+    real = ascii_art.judge_seen
+
+    def breaks_on_diamonds(seen, spec):
+        if spec.shape == "diamond":
+            raise RuntimeError("a bug met on this item")
+        return real(seen, spec)
+
+    monkeypatch.setattr(ascii_art, "judge_seen", breaks_on_diamonds)
+    lines = [{"id": "one", "output": "+--+\n|  |\n+--+", "instruction": "Draw a small outlined square."},
+             {"id": "two", "output": " /\\\n/  \\\n\\  /\n \\/", "instruction": "Draw a small outlined diamond."},
+             {"id": "three", "output": "+--+\n|  |\n+--+", "instruction": "Draw a small outlined square."}]
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    code, out, err = _run(capsys, "ascii", "--jsonl", str(transcript))
+    one, two, three = (json.loads(line) for line in out.splitlines())
+    assert code == 3 and one["passed"] and three["passed"]
+    assert two["crashed"] and "RuntimeError: a bug met on this item" in two["error"] and not two["passed"]
+    assert "crashed on 1 of 3 item(s) (" in err and "t.jsonl:two)" in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1

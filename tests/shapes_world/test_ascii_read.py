@@ -84,3 +84,22 @@ def test_prose_is_not_art_and_says_so_apart_from_unknown_shapes():
 def test_extraction_keeps_art_drawn_in_letters():
     art = "XXOXX\nXX   XX\nOO   XO\nOX   OX\nOOXXO"
     assert extract_art(art).where == "the whole answer"
+
+
+@pytest.mark.parametrize("art, shape, style", [
+    ("┌──────┐\n│      │\n│      │\n└──────┘", "square", "outlined"),
+    ("╔════╗\n║    ║\n╚════╝", "square", "outlined"),
+    ("██████\n██████\n██████", "square", "filled"),
+    ("▓▓▓▓▓▓▓▓▓▓▓▓\n▓▓▓▓▓▓▓▓▓▓▓▓\n▓▓▓▓▓▓▓▓▓▓▓▓", "rectangle", "filled"),
+    ("  ▲\n ▲▲▲\n▲▲▲▲▲", "triangle", "filled"),
+])
+def test_unicode_text_art_is_read_as_the_ascii_it_stands_for(art, shape, style):
+    seen = read_ascii(f"Here you go:\n```\n{art}\n```\nHope you like it!")
+    assert seen.spec is not None and (seen.spec.shape, seen.spec.style) == (shape, style), seen.describe()
+
+
+def test_text_art_the_font_lacks_is_rendered_not_a_crash():
+    from grounding.judges.functional.ascii_art import ascii_image, render_ascii
+
+    assert render_ascii("████\n█  █\n████ 😀").size[0] > 0
+    assert ascii_image("┌──┐\n│  │\n└──┘").size == (64, 64)

@@ -55,8 +55,13 @@ def judge_seen(seen, spec) -> list[Score]:
 
 
 def render_ascii(text: str, scale: int = 2):
-    """The art drawn in a monospace bitmap font, black on white, for reports and image judges."""
+    """The art drawn in a monospace bitmap font, black on white, for reports and image judges: Unicode text art as
+    its ASCII equivalent, anything else the font lacks as `?`."""
     from PIL import Image, ImageDraw, ImageFont
+
+    from grounding.shapes_world.ascii import as_ascii
+
+    text = as_ascii(text).encode("latin-1", "replace").decode("latin-1")
 
     font = ImageFont.load_default_imagefont()
     left, top, right, bottom = font.getbbox("M")
