@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from grounding.adapters._protocol import Adapter
@@ -48,7 +48,44 @@ def generation_key(model_hash: str, adapter: Adapter, prompt: str, seed: int) ->
 
 
 Progress = Callable[[str, bool], None]  # (line, final): a line on the terminal, rewritten until final
-CHUNK = 64  # outputs asked of an adapter at once: progress shows between chunks; the adapter batches inside
+CHUNK = 64  # most outputs asked of an adapter at once: progress shows between chunks; the adapter batches inside
+CHUNK_SECONDS = 5.0  # chunks of whole batches shrink towards this, so that a slow model still shows progress
+
+
+@dataclass
+class Meter:
+    """One phase's progress (generating, or judging with one judge) as lines: done/total outputs, outputs/s
+    and the time left at that rate."""
+
+    progress: Progress | None
+    what: str  # "text-to-image: generated", "code: judged by code"
+    note: str = ""  # after the count: "(12 from cache)"
+    started: float = field(default_factory=time.perf_counter)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = f"ETA {duration((total - done) / rate)}" if rate > 0 and done < total else f"in {duration(elapsed)}"
+        self.progress(f"{self.what} {done}/{total} outputs{self.note}, {rate:.1f} outputs/s, {left}", False)
+
+
+def duration(seconds: float) -> str:
+    """1m05s, 42s, 1h02m."""
+    whole = int(round(seconds))
+    hours, minutes, secs = whole // 3600, whole // 60 % 60, whole % 60
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def chunk_size(batch: int | None, rate: float | None) -> int:
+    """Outputs to ask of an adapter next: whole batches (its declared `batch_size`) as many as take about
+    CHUNK_SECONDS at the rate so far, one batch before any was measured, at most CHUNK (or one batch)."""
+    if not batch:
+        return CHUNK
+    if rate is None:
+        return batch
+    return max(batch, min(CHUNK, int(rate * CHUNK_SECONDS)) // batch * batch)
 
 
 def generate(adapter: Adapter, cases: Sequence[Case], seeds: Sequence[int], store: Store,
@@ -70,17 +107,18 @@ def cached_outputs(adapter: Adapter, jobs: Sequence[tuple[str, str, int]],
     missing = list({key: (prompt, sample_seed(prompt, seed)) for _, seed, key, prompt in keyed
                     if hits[key] is None}.items())
     fresh = {}
-    started = time.perf_counter()
-    for start in range(0, len(missing), CHUNK):
-        chunk = missing[start:start + CHUNK]
+    meter = Meter(progress, f"{adapter.modality}: generated", f" ({len(keyed) - len(missing)} from cache)")
+    batch = adapter.settings.get("batch_size") if missing else None
+    done, rate = 0, None
+    while done < len(missing):
+        chunk = missing[done:done + chunk_size(batch if isinstance(batch, int) else None, rate)]
         outputs = make([prompt for _, (prompt, _) in chunk], [seed for _, (_, seed) in chunk])
         written = [(key, *store.write_artifact(data, suffix)) for (key, _), data in zip(chunk, outputs)]
         store.remember_generations(written)
         fresh |= {key: (path, sha) for key, path, sha in written}
-        if progress:
-            done, elapsed = start + len(chunk), time.perf_counter() - started
-            progress(f"{adapter.modality}: generated {done}/{len(missing)} new outputs "
-                     f"({len(keyed) - len(missing)} from cache), {done / elapsed:.1f} outputs/s", False)
+        done += len(chunk)
+        rate = done / max(time.perf_counter() - meter.started, 1e-9)
+        meter(done, len(missing))
     artifacts = []
     for case_id, seed, key, _ in keyed:
         path, sha = hits[key] or fresh[key]

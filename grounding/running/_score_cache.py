@@ -19,9 +19,11 @@ import json
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from grounding.types import KINDS, Artifact, Case, Score
+
+JUDGED_AT_ONCE = 64  # outputs given to a judge at once (whole cases): progress shows between them
 
 if TYPE_CHECKING:
     from grounding.judges._registry import Judge, JudgeContext, Judged
@@ -80,12 +82,17 @@ def extras_key(identity: str, case: Case) -> str:
 
 
 def judged_with_cache(judge: Judge, artifacts: Sequence[Artifact], cases: Mapping[str, Case],
-                      context: JudgeContext) -> tuple[Judged, int]:
+                      context: JudgeContext, progress: Callable[[int, int], None] | None = None
+                      ) -> tuple[Judged, int]:
     """The judge's (artifact, scores) pairs for these outputs and the cases' extras, and how many outputs were
-    read from the cache. Only the outputs the cache lacks are given to the judge."""
+    read from the cache. Only the outputs the cache lacks are given to the judge, a few whole cases at a time;
+    `progress(done, total)` after each (a judge with no identity gets every output at once)."""
     identity = judge_identity(judge, context)
     if identity is None:
-        return list(judge.judge(artifacts, cases, context)), 0
+        judged = list(judge.judge(artifacts, cases, context))
+        if progress:
+            progress(len(artifacts), len(artifacts))
+        return judged, 0
     store = context.store
     keys = [output_key(identity, a, cases[a.case_id]) for a in artifacts]
     used = list(dict.fromkeys(a.case_id for a in artifacts))
@@ -95,8 +102,14 @@ def judged_with_cache(judge: Judge, artifacts: Sequence[Artifact], cases: Mappin
     extras = {case_id: _extras(store, stored.get(key)) for case_id, key in extra_keys.items()}
     missing = [a for a, key in zip(artifacts, keys) if scores[key] is None]
     if missing or any(e is None for e in extras.values()):
-        asked = missing or list(artifacts)  # extras lost while every output was kept: judge them all again
-        fresh = list(judge.judge(asked, cases, context))
+        # a case whose extras were lost is judged again whole, though every output of it was kept
+        asked = [a for a, key in zip(artifacts, keys) if scores[key] is None or extras[a.case_id] is None]
+        fresh, done = [], 0
+        for part in by_cases(asked):
+            fresh += judge.judge(part, {a.case_id: cases[a.case_id] for a in part}, context)
+            done += len(part)
+            if progress:
+                progress(done, len(asked))
         given = {id(a) for a in asked}
         own = {id(a): list(s) for a, s in fresh if id(a) in given}
         added: dict[str, list] = {}
@@ -116,6 +129,20 @@ def judged_with_cache(judge: Judge, artifacts: Sequence[Artifact], cases: Mappin
     judged: Judged = [(a, scores[key]) for a, key in zip(artifacts, keys)]
     judged += [pair for case_id in used for pair in extras[case_id]]
     return judged, len(artifacts) - len(missing)
+
+
+def by_cases(artifacts: Sequence[Artifact], size: int | None = None) -> list[list[Artifact]]:
+    """The artifacts in parts of whole cases, about `size` outputs each (a case with more is a part alone): a
+    judge's extras (controls) are per case, and progress shows between parts."""
+    grouped: dict[str, list[Artifact]] = {}
+    for artifact in artifacts:
+        grouped.setdefault(artifact.case_id, []).append(artifact)
+    parts: list[list[Artifact]] = [[]]
+    for outputs in grouped.values():
+        if parts[-1] and len(parts[-1]) + len(outputs) > (size or JUDGED_AT_ONCE):
+            parts.append([])
+        parts[-1] += outputs
+    return [part for part in parts if part]
 
 
 def _scores(data: Any) -> list[Score] | None:

@@ -215,3 +215,37 @@ pytestmark = pytest.mark.grounding("shout", cases={str(cases)!r})
     printed = re.findall(r"^\s+(\S*artifacts/\w\w/\w{64}\.txt)$", result.stdout.str(), re.M)
     assert len(printed) >= 10, result.stdout.str()[-3000:]
     assert all((pytester.path / path).is_file() for path in printed), printed[:3]
+
+
+def test_progress_shows_per_batch_in_a_log_with_rate_and_eta_and_not_under_q(plugin, pytester, tmp_path,
+                                                                               monkeypatch):
+    """A 240-image run on a CPU printed nothing for 6 minutes: in a log (no terminal) only the closing line came.
+    Now a line per batch while generating and per part while judging (done/total, outputs/s, ETA), at most every
+    PROGRESS_LOG_SECONDS in a log, and none under -q."""
+    import grounding.plugin
+    import grounding.running._generation
+
+    monkeypatch.setattr(grounding.running._generation, "CHUNK", 10)
+    cases = case_file(tmp_path)
+    pytester.makepyfile(test_shout=f"""
+import pytest
+
+from grounding.suite import test_instruction_is_grounded, test_pass_rate_of_all_cases_is_above_the_floor
+
+pytestmark = pytest.mark.grounding("shout", cases={str(cases)!r})
+""")
+    run = [f"--model={checkpoint(tmp_path)}", "-p", "no:cacheprovider"]
+    monkeypatch.setattr(grounding.plugin, "PROGRESS_LOG_SECONDS", 0.0)
+    text = pytester.runpytest(*run, f"--grounding-store={tmp_path / 'every'}").stdout.str()
+    rate = r"[\d.]+ outputs/s, (ETA \d+s|in \d+s)"
+    generated = re.findall(rf"^shout: generated (\d+)/40 outputs \(0 from cache\), {rate}$", text, re.M)
+    judged = re.findall(rf"^shout: judged by is-loud (\d+)/40 outputs, {rate}$", text, re.M)
+    assert [int(done) for done, _ in generated] == [10, 20, 30, 40], text
+    assert [int(done) for done, _ in judged] == [40], text  # a judge with no identity is given every output at once
+    assert generated[0][1].startswith("ETA") and generated[-1][1].startswith("in ")
+    monkeypatch.setattr(grounding.plugin, "PROGRESS_LOG_SECONDS", 3600.0)  # a quick run: the first line only
+    text = pytester.runpytest(*run, f"--grounding-store={tmp_path / 'few'}").stdout.str()
+    assert len(re.findall(r"^shout: (generated|judged by is-loud) \d+/40", text, re.M)) == 1, text
+    assert "generated and judged in" in text
+    quiet = pytester.runpytest(*run, f"--grounding-store={tmp_path / 'quiet'}", "-q").stdout.str()
+    assert "outputs/s" not in quiet

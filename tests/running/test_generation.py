@@ -1,5 +1,6 @@
 """Generation and its cache, with a tiny adapter that implements the protocol (no model needed)."""
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,8 +89,22 @@ def test_generation_reports_progress_between_chunks(tmp_path, monkeypatch):
     store, adapter, lines = Store(tmp_path), EchoAdapter(), []
     made = generate(adapter, CASES, [0, 1, 2, 3], store, model_hash="m1", progress=lambda *a: lines.append(a))
     assert [len(call) for call in adapter.calls] == [3, 3, 2]
-    assert [line.split(" new outputs")[0] for line, _ in lines] == [f"echo: generated {n}/8" for n in (3, 6, 8)]
+    assert [line.split(" outputs (")[0] for line, _ in lines] == [f"echo: generated {n}/8" for n in (3, 6, 8)]
+    assert all(re.search(r"outputs \(0 from cache\), [\d.]+ outputs/s, (ETA|in) \d+s$", line) for line, _ in lines)
     assert not any(final for _, final in lines) and made.from_cache == 0
+
+
+def test_chunks_are_whole_batches_shrinking_towards_a_few_seconds_each():
+    """A slow model (1.5 s an image on a CPU) asked for 64 outputs at once was silent for minutes: chunks are the
+    adapter's batches, as many as take about CHUNK_SECONDS at the rate so far, at most CHUNK."""
+    from grounding.running._generation import CHUNK, CHUNK_SECONDS, chunk_size, duration
+
+    assert chunk_size(None, None) == chunk_size(None, 0.5) == CHUNK  # no batch declared: as before
+    assert chunk_size(8, None) == 8  # one batch until a rate is measured
+    assert chunk_size(8, 0.7) == 8  # slow: one batch per line
+    assert chunk_size(8, 1000.0) == CHUNK  # fast: whole chunks, where batches overlap their encoding
+    assert chunk_size(8, 20 / CHUNK_SECONDS) == 16 and chunk_size(128, 1000.0) == 128
+    assert [duration(s) for s in (4.4, 65, 3725)] == ["4s", "1m05s", "1h02m"]
 
 
 def test_a_score_of_an_unknown_kind_is_refused_naming_the_judge():

@@ -255,3 +255,18 @@ def test_rescore_refuses_what_it_cannot_do(judged_once, tmp_path, capsys):
     store = Store(copy, writable=False)
     assert len(store.runs()) == len(Store(root / "store", writable=False).runs())  # no run was added
     store.close()
+
+
+def test_outputs_are_judged_a_few_whole_cases_at_a_time_with_progress(context, monkeypatch):
+    """The judge was given every output at once: a code or self-description judge ran for minutes with no
+    progress. Now whole cases of about JUDGED_AT_ONCE outputs per call, each given only its own cases (a judge's
+    controls are per case), with progress(done, total) after each."""
+    import grounding.running._score_cache as score_cache
+
+    monkeypatch.setattr(score_cache, "JUDGED_AT_ONCE", 3)
+    judge, steps = CountingJudge(), []
+    judged, _ = judged_with_cache(judge, outputs(context.store, seeds=(0, 1, 2)), CASES, context,
+                                  lambda done, total: steps.append((done, total)))
+    assert judge.asked == [[("a", 0), ("a", 1), ("a", 2)], [("b", 0), ("b", 1), ("b", 2)]]
+    assert steps == [(3, 6), (6, 6)]
+    assert sorted(a.case_id for a, scores in judged if scores[0].kind == "control") == ["a", "b"]

@@ -117,13 +117,20 @@ def weights_identity(spec: str | None) -> str:
     return f"{name}:{pretrained}"
 
 
+_LOADED: dict[tuple, ClipJudge] = {}  # the last judge loaded: a modality's outputs are judged a few cases at a time
+
+
 def load_clip_judge(spec: str | None = None, *, device: str | None = None) -> ClipJudge:
-    """Load a judge through open_clip's factory, offline: a tag must already be in the local cache."""
+    """Load a judge through open_clip's factory, offline: a tag must already be in the local cache. The last one
+    loaded is kept while its local files are unchanged."""
     name, pretrained = parse_spec(spec)
     import open_clip
     import torch
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    key = (spec, device, _stamp(name, pretrained))
+    if key in _LOADED:
+        return _LOADED[key]
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
         tokenizer = open_clip.get_tokenizer(name)
@@ -131,8 +138,17 @@ def load_clip_judge(spec: str | None = None, *, device: str | None = None) -> Cl
         raise _usage(spec or str(BUNDLED_JUDGE), f"open_clip could not load it ({str(err).splitlines()[0][:300]}); "
                      f"without network access a pretrained tag loads only from a local cache") from None
     model.eval()
-    return ClipJudge(spec=spec or "bundled:shapes-clip", model=model, preprocess=preprocess, tokenizer=tokenizer,
-                     device=device)
+    _LOADED.clear()
+    _LOADED[key] = ClipJudge(spec=spec or "bundled:shapes-clip", model=model, preprocess=preprocess,
+                             tokenizer=tokenizer, device=device)
+    return _LOADED[key]
+
+
+def _stamp(name: str, pretrained: str) -> tuple:
+    """Name, size and modification time of each local file a spec loads: weights rewritten in place load again."""
+    local = user_path(name.removeprefix("local-dir:")) if name.startswith("local-dir:") else user_path(pretrained)
+    files = sorted(local.rglob("*")) if local.is_dir() else [local] if pretrained and local.is_file() else []
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
 
 
 def score_images(judge: ClipJudge, images: Sequence, instructions: Sequence[str],
