@@ -201,20 +201,30 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
     return results
 
 
+PROGRESS_LOG_SECONDS = 5.0  # in a log, a progress line at most this often (closing lines always)
+
+
 def _progress(config: pytest.Config):
-    """Progress lines on pytest's terminal while a modality generates and is judged: rewritten in place on a
-    terminal, only the closing line per modality in a log; none under -q."""
+    """Progress lines on pytest's terminal while a modality generates and is judged, one per batch: rewritten in
+    place on a terminal, written at most every PROGRESS_LOG_SECONDS in a log; none under -q."""
+    import time
+
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
     if reporter is None or config.option.verbose < 0:
         return None
+    last = [-PROGRESS_LOG_SECONDS]
 
     def show(line: str, final: bool) -> None:
         if not final and not reporter.isatty():
-            return
+            if time.monotonic() - last[0] < PROGRESS_LOG_SECONDS:
+                return
+            last[0] = time.monotonic()
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            if final:
-                reporter.write_line(line) if not reporter.isatty() else reporter.rewrite(line + "\n", erase=True)
+            if not reporter.isatty():
+                reporter.write_line(line)
+            elif final:
+                reporter.rewrite(line + "\n", erase=True)
             else:
                 reporter.ensure_newline()
                 reporter.rewrite(line, erase=True)

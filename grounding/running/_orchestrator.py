@@ -13,7 +13,7 @@ from grounding.results import Baseline, ModalityComparison
 from grounding.results._floors import Floors
 from grounding.results._verdicts import CaseVerdict, case_verdict, modality_floors, opened_path
 from grounding.results.store import Store
-from grounding.running._generation import Progress, RunInfo, generate, sample_seed, to_records
+from grounding.running._generation import Meter, Progress, RunInfo, generate, sample_seed, to_records
 from grounding.settings import Settings
 from grounding.types import Case, Record
 
@@ -196,18 +196,11 @@ def run_modality(checkpoint: Checkpoint, cases: Sequence[Case], settings: Settin
     by_id = {c.id: c for c in cases}
     records, scores_cached = [], 0
     for judge in judges:
-        judged_from = time.perf_counter()
-        if progress:
-            progress(f"{checkpoint.modality}: judging {len(generated.artifacts)} outputs with {judge.name}", False)
-        judged, from_cache = judged_with_cache(judge, generated.artifacts, by_id, context)
+        judged, from_cache = judged_with_cache(judge, generated.artifacts, by_id, context,
+                                               Meter(progress, f"{checkpoint.modality}: judged by {judge.name}"))
         for artifact, scores in judged:
             records += to_records(run, checkpoint.modality, artifact, scores)
         scores_cached += from_cache
-        if progress:
-            elapsed = time.perf_counter() - judged_from
-            progress(f"{checkpoint.modality}: judged by {judge.name} in {elapsed:.1f} s "
-                     f"({len(generated.artifacts) / max(elapsed, 1e-9):.1f} outputs/s, {from_cache} from cache)",
-                     False)
     state.generation[checkpoint.modality] = {"artifacts": len(generated.artifacts), "from_cache": generated.from_cache,
                                              "scores_from_cache": scores_cached, "model_loaded": adapter.is_loaded}
     if progress:
