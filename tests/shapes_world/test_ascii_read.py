@@ -103,3 +103,34 @@ def test_text_art_the_font_lacks_is_rendered_not_a_crash():
 
     assert render_ascii("████\n█  █\n████ 😀").size[0] > 0
     assert ascii_image("┌──┐\n│  │\n└──┘").size == (64, 64)
+
+
+@pytest.mark.parametrize("answer, shape, style", [
+    ("```\n=== diamond ===\n   *\n  ***\n *****\n*******\n *****\n  ***\n   *\n```", "diamond", "filled"),
+    ("```\n+----+\n|    |\n|    |\n+----+\n(a square)\n```", "square", "outlined"),
+    ("Square:\n+----+\n|    |\n|    |\n+----+\nThat is a small square.", "square", "outlined"),
+])
+def test_titles_and_captions_beside_the_art_are_left_out_and_said(answer, shape, style):
+    seen = read_ascii(answer)
+    assert seen.spec is not None and (seen.spec.shape, seen.spec.style) == (shape, style), seen.describe()
+    assert "title or caption line(s) left out" in seen.where or "prose around them" in seen.where
+
+
+def test_a_label_inside_the_art_is_ink_and_does_not_break_the_shape():
+    seen = read_ascii("```\n+--------+\n|        |\n|  BOX   |\n|        |\n+--------+\n```")
+    assert seen.spec is not None and seen.spec.shape in ("square", "rectangle")
+
+
+@pytest.mark.parametrize("art, shape, style", [
+    ("    *\n   * *\n  * * *\n * * * *\n* * * * *", "triangle", "filled"),
+    ("● ● ● ●\n● ● ● ●\n● ● ● ●", "square", "filled"),
+    ("* * * * *\n*       *\n*       *\n* * * * *", "square", "outlined"),
+])
+def test_art_drawn_with_spaces_between_its_marks_is_read_as_a_person_reads_it(art, shape, style):
+    seen = read_ascii(art)
+    assert seen.spec is not None and (seen.spec.shape, seen.spec.style) == (shape, style), seen.describe()
+
+
+def test_a_small_outline_with_one_space_inside_keeps_its_inside():
+    seen = read_ascii(" .-. \n(   )\n '-' ")
+    assert seen.spec is not None and seen.spec.style == "outlined", seen.describe()

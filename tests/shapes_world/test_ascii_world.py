@@ -42,7 +42,7 @@ def test_no_drawing_is_read_as_another_spec():
     ("Here is a circle for you, I hope that you like it\n#\n#", "prose"),
     ("#" * 90 + "\n#\n#", "larger than 80 columns"),
     ("#\n" * 50, "larger than"),
-    ("\u25cf\u25cf\n\u25cf\u25cf\n\u25cf\u25cf", "not printable ASCII"),
+    ("\U0001f600\U0001f600\n\U0001f600\U0001f600\n\U0001f600\U0001f600", "not printable ASCII"),  # text art (\u25cf) reads
     ("##\n##", "prose"),  # two rows are not a picture
 ])
 def test_outputs_that_are_not_ascii_art_are_named(text, problem):
