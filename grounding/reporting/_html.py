@@ -130,6 +130,8 @@ def render(report: RunReport) -> str:
         floor = f"<p>floor: {escape(floors.pooled.line())}</p>" if floors else ""
         undecided = report.undecided(modality)
         floor += f"<p><strong>{escape(undecided)}</strong></p>" if undecided else ""
+        weak = report.weak_sandbox(modality)
+        floor += f"<p><strong>{escape(weak)}</strong></p>" if weak else ""
         parts += [f"<h2>{escape(modality)}</h2><table><tr><th>metric</th><th>this run</th></tr>{metrics}</table>", floor,
                   f'<img src="data:image/png;base64,{plot}" alt="history of {escape(modality)}" style="max-width:100%">',
                   _comparison_html(report, comparison) if comparison else _failing_html(report, modality)]

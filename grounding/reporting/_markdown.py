@@ -31,6 +31,9 @@ def markdown(report: RunReport) -> str:
     undecided = [(m, report.undecided(m)) for m in sorted(report.cases) if report.undecided(m)]
     if undecided:
         lines += ["", "### Undecided (no evidence either way)", ""] + [f"- **{m}** {line}" for m, line in undecided]
+    weak = [(m, report.weak_sandbox(m)) for m in sorted(report.cases) if report.weak_sandbox(m)]
+    if weak:
+        lines += ["", "### Weak sandbox isolation", ""] + [f"- **{m}** {line}" for m, line in weak]
     if regressions or cases:
         lines += ["", "### Significant regressions", ""]
         lines += [f"- **{m}** {s.line().replace('  REGRESSED', '')}" for m, s in regressions]

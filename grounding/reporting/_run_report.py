@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grounding.errors import GroundingUsageError
+from grounding.judges.functional.code import WEAK_ISOLATION
 from grounding.results import ModalityComparison, Thresholds, against, load_baseline
 from grounding.results._floors import Floors
 from grounding.results._history import HistoryRow, history
@@ -41,6 +42,10 @@ class RunReport:
                            + ", ".join(t.name for t in failed[:10]) + ("..." if len(failed) > 10 else "")
                            + f"); all cases: {floors.pooled.line()}")
         return out
+
+    def weak_sandbox(self, modality: str) -> str | None:
+        """A line saying how many of the modality's outputs had their tests run under weak isolation, or None."""
+        return weak_sandbox_line([r for r in self.records if r.modality == modality])
 
     def undecided(self, modality: str) -> str | None:
         """How many of the modality's cases could not be decided with their own observations, or None."""
@@ -103,3 +108,14 @@ def _pairs(baseline, modality: str, records: list[Record]) -> bool:
     """Whether any output of `modality` in `records` has a partner (same case and seed) in the baseline."""
     held = {(r.case_id, r.seed) for r in baseline.records if r.modality == modality}
     return any((r.case_id, r.seed) in held for r in records if r.modality == modality and not r.is_control)
+
+
+def weak_sandbox_line(records: list[Record]) -> str | None:
+    """How many outputs' tests ran under weak sandbox isolation, and without what (their passes are weaker
+    evidence), or None when none did."""
+    sandboxed = [r for r in records if r.judge == "sandbox"]
+    weak = [r for r in sandboxed if r.explanation.startswith(f"sandbox ({WEAK_ISOLATION}")]
+    if not weak:
+        return None
+    without = weak[0].explanation.split(":", 1)[0][len("sandbox ("):-1]  # "WEAK isolation, without ..."
+    return f"sandbox: {len(weak)} of {len(sandboxed)} outputs' tests ran under {without}: their passes are weaker evidence"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from grounding.errors import printable
 from grounding.judges.functional.clip import CLIPSCORE_SCALE
-from grounding.judges.functional.code import WEAK_ISOLATION
 from grounding.results import ModalityComparison, Thresholds, compare_runs, concept_words
 from grounding.results._power import stated_power
 from grounding.results._verdicts import FAMILIES, self_description, stored_floors, summarize
+from grounding.reporting._run_report import weak_sandbox_line
 from grounding.results.store import Store
 from grounding.types import Case, Record
 
@@ -71,11 +71,9 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
             if described:
                 lines.append(f"  {heading}: " + ", ".join(f"{name} {value:.3f} (n={n})"
                                                          for name, (value, n) in described.items()))
-        weak = [r for r in rs if r.judge == "sandbox" and r.explanation.startswith(f"sandbox ({WEAK_ISOLATION}")]
+        weak = weak_sandbox_line(rs)
         if weak:
-            without = weak[0].explanation.split(":", 1)[0][len("sandbox ("):-1]  # "WEAK isolation, without ..."
-            lines.append(f"  sandbox: {len(weak)} of {sum(r.judge == 'sandbox' for r in rs)} outputs' tests ran under "
-                         f"{without}: their passes are weaker evidence")
+            lines.append(f"  {weak}")
         if controls:
             lost = sum(bool(r.passed) for r in controls)
             lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "

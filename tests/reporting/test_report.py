@@ -252,7 +252,12 @@ def test_the_summary_says_when_code_was_judged_under_weak_sandbox_isolation(tmp_
                      "thresholds": {}}, records=records, cases=[code])
     store.close()
     text = "\n".join(summary_lines(tmp_path / "store", "run-0"))
-    assert "sandbox: 1 of 2 outputs' tests ran under WEAK isolation, without pid-namespace, " in text
+    said = "sandbox: 1 of 2 outputs' tests ran under WEAK isolation, without pid-namespace, "
+    assert said in text
+    html, summary = tmp_path / "report.html", tmp_path / "summary.md"
+    main(["report", "--store", str(tmp_path / "store"), "--html", str(html), "--markdown", str(summary)])
+    assert said in summary.read_text() and "### Weak sandbox isolation" in summary.read_text()
+    assert said.replace("'", "&#x27;") in html.read_text()
 
 
 def test_the_summary_markdown_and_html_say_how_many_cases_were_undecidable_alone(tmp_path, capsys):
