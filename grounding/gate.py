@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 from grounding.errors import GroundingUsageError
 from grounding.inputs._cases import load_cases, profile_case_file
 from grounding.inputs._checkpoint import bundled, resolve
+from grounding.reporting import headline, release_lines
 from grounding.results import ModalityComparison, load_baseline
 from grounding.results.store import Store
 from grounding.running._orchestrator import ModalityResults
@@ -57,10 +58,18 @@ class GateVerdict:
         return out
 
     def summary(self) -> str:
-        state = "passed" if self.passed else "FAILED"
+        """A one-line total, one line per modality (`grounding.reporting.headline`, as the terminal's), the
+        first ten failing checks and where the rest are."""
+        failures = self.failures()
+        state = "passed" if not failures else "FAILED"
         against = f"against baseline {self.baseline!r}" if self.baseline else "with no baseline (floors only)"
-        lines = [f"grounding gate {state}: round {self.round!r} (run {self.run_id}) {against}"]
-        return "\n".join(lines + [f"  {line}" for line in self.failures()])
+        total = (f"grounding gate {state}: round {self.round!r} (run {self.run_id}) {against}: {len(failures)} "
+                 f"failing checks over {len(self.results)} modalities")
+        stores = {str(r.settings.store) for r in self.results.values()}
+        full = "verdict.failures()" + "".join(f"; every case side by side: grounding report --store {s} --run "
+                                              f"{self.run_id} --html report.html" for s in sorted(stores))
+        heads = [headline(m, r.floors, r.comparison) for m, r in self.results.items()]
+        return "\n".join([total, *release_lines(heads, failures, full)])
 
 
 def _cases_for(modality: str, cases: Mapping[str, str | Path] | None, folder: str | None):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grounding.errors import printable
 from grounding.judges.functional.clip import CLIPSCORE_SCALE
-from grounding.results import ModalityComparison, Thresholds, compare_runs, concept_words
+from grounding.results import Floors, ModalityComparison, Thresholds, case_verdict, compare_runs, concept_words
 from grounding.results._power import stated_power
 from grounding.results._verdicts import FAMILIES, self_description, stored_floors, summarize
 from grounding.reporting._run_report import weak_sandbox_line
@@ -28,8 +28,61 @@ def judge_agreement(records: list[Record]) -> tuple[int, int, int, int]:
     return tuple(counts)
 
 
+FAILING_SHOWN = 10
+
+
+def headline(modality: str, floors: Floors, comparison: ModalityComparison | None) -> str:
+    """A modality in one line, for a release manager: the pooled pass rate with its interval, the cases below the
+    floor, the significant regressions and the slice that fell most. `gate().summary()` and the terminal both
+    start with it."""
+    pooled, o = floors.pooled, floors.pooled.observed
+    below = "below" if pooled.rule == "point" else "significantly below"
+    text = (f"{modality}: pass rate {o.rate:.3f} ({o.passed}/{o.total}, {pooled.confidence:.0%} CI "
+            f"{pooled.interval[0]:.3f}-{pooled.interval[1]:.3f}"
+            + (f", {below} the floor" if pooled.failed else "")
+            + f"), {len(floors.failed_cases())} of {len(floors.cases)} cases {below} the floor {pooled.floor:.2f}")
+    if comparison is None:
+        return text + ", no baseline"
+    cases, slices = sum(c.regressed for c in comparison.cases), len(comparison.regressions)
+    text += (f", {slices + cases} significant regressions against baseline {comparison.baseline}"
+             + (f" ({slices} slices, {cases} cases)" if slices + cases else ""))
+    gating = [s for s in comparison.slices if s.gates]
+    worst = min(gating, key=lambda s: (not s.regressed, s.interval.mean), default=None)
+    if worst is None or worst.interval.mean >= 0:
+        return text + "; no slice fell"
+    return (text + f"; worst slice: {worst.name} {worst.before:.3f} -> {worst.after:.3f} (p={worst.p_value:.2g}, "
+            f"Holm p={worst.p_adjusted:.2g})" + (" REGRESSED" if worst.regressed else ""))
+
+
+def release_lines(headlines: list[str], failures: list[str], full_list: str) -> list[str]:
+    """The headline of each modality, the first failing checks, and where the full list is."""
+    shown = f", the first {FAILING_SHOWN}" if len(failures) > FAILING_SHOWN else ""
+    listed = [f"failing checks ({len(failures)}{shown}):", *(f"  {f}" for f in failures[:FAILING_SHOWN])]
+    return [*headlines, *(listed if failures else ["failing checks: none"]), f"full list: {full_list}"]
+
+
+def stored_failures(modality: str, records: dict[str, list[Record]], cases: dict[str, Case], floors: Floors,
+                    comparison: ModalityComparison | None, controls: list[Record]) -> list[str]:
+    """The failing checks of a stored modality, as `gate().failures()` gives them: cases, the pooled floor,
+    regressed slices, control outputs let through."""
+    out = []
+    for cid, test in floors.cases.items():
+        if cid in cases:
+            verdict = case_verdict(cases[cid], records[cid], floor=test,
+                                   change=comparison.case(cid) if comparison else None)
+            out += [f"case {cid}: " + "; ".join(verdict.problems)] if not verdict.passed else []
+        elif test.failed:
+            out.append(f"case {cid}: {test.line()}")
+    if floors.pooled.failed:
+        out.append(f"all cases: {floors.pooled.line()}")
+    out += [s.line() for s in comparison.regressions] if comparison else []
+    out += [f"control output passed for case {r.case_id}: {r.explanation}" for r in controls if not r.passed]
+    return [f"{modality}: {line}" for line in out]
+
+
 def summary_lines(store_root: Path, run_id: str) -> list[str]:
-    """The run's summary for pytest's terminal, each line made printable (labels and case ids come from a store)."""
+    """The run's summary for pytest's terminal, each line made printable (labels and case ids come from a store):
+    the release lines first (`release_lines`), then the details per modality."""
     store = Store(store_root, writable=False)
     try:
         run = next(r for r in store.runs() if r["run_id"] == run_id)
@@ -42,6 +95,7 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
     finally:
         store.close()
     lines = [f"run {run_id}, round {run['round']!r}, stored in {Path(store_root) / 'grounding.sqlite'}"]
+    headlines, failures = [], []
     by_modality: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_modality[r.modality].append(r)
@@ -80,12 +134,18 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
                          f"{lost}/{len(controls)} held")
         decided = set().union(*(c.decidable_cases() for c in comparisons if c.modality == modality))
         lines += [f"  {line}" for line in floor_lines(cases, stored_cases.get(modality, {}), settings, decided)]
+        floors = stored_floors([r for c in cases.values() for r in c], settings)
+        comparison = next((c for c in comparisons if c.modality == modality), None)
+        headlines.append(headline(modality, floors, comparison))
+        failures += stored_failures(modality, cases, stored_cases.get(modality, {}), floors, comparison, controls)
     for comparison in comparisons:
         lines += comparison_lines(comparison)
     if settings.get("baseline") == run["round"]:
         lines.append(f"note: this run is stored as round {run['round']!r}, the label --baseline named, so from now on "
                      f"--baseline {run['round']} names this run. Give each run its own --round to keep the baseline.")
-    return [printable(line) for line in lines]
+    full = (f"the lines below, and grounding report --store {store_root} --run {run_id} --html report.html (every "
+            f"case, side by side)")
+    return [printable(line) for line in release_lines(headlines, failures, full) + lines]
 
 
 def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settings: dict,

@@ -310,3 +310,55 @@ def test_the_default_baseline_compares_only_the_modalities_it_pairs(tmp_path, ca
     page = html.read_text()
     assert "Against baseline run-lm" in page and page.count("<h3>Against baseline") == 1
     assert "Failing outputs (16)" in page  # text-to-image, shown alone
+
+
+def test_the_summary_starts_with_a_line_per_modality_then_the_failing_checks_and_where_the_rest_are(tmp_path):
+    """A release manager reads the first lines: per modality the pass rate with its interval, the cases below the
+    floor, the regressions and the worst slice with numbers; then the failing checks; then where the full list is.
+    The detailed lines follow."""
+    from grounding.reporting import summary_lines
+
+    lines = summary_lines(_store(tmp_path), "run-1")
+    assert lines[0] == ("ascii-art: pass rate 1.000 (1/1, 95% CI 0.025-1.000), 0 of 1 cases significantly below the "
+                        "floor 0.75, 0 significant regressions against baseline 0; no slice fell")
+    assert lines[1].startswith("text-to-image: pass rate 0.833 (40/48, 95% CI 0.698-0.925), 0 of 48 cases "
+                               "significantly below the floor 0.75, 3 significant regressions against baseline 0 "
+                               "(3 slices, 0 cases); worst slice: concept 'red' 1.000 -> 0.000 (p=0.0039, Holm p=")
+    assert lines[1].endswith("REGRESSED")
+    assert lines[2] == "failing checks (3):" and lines[3].startswith("  text-to-image: all outputs: 1.000 -> 0.833")
+    assert lines[6].startswith("full list: the lines below, and grounding report --store ") and "--run run-1" in lines[6]
+    assert lines[7].startswith("run run-1, round '1'")
+
+
+def test_at_most_ten_failing_checks_are_listed():
+    from grounding.reporting import release_lines
+
+    lines = release_lines(["m: head"], [f"m: case c{i}: failed" for i in range(25)], "verdict.failures()")
+    assert lines[:2] == ["m: head", "failing checks (25, the first 10):"]
+    assert lines[2:12] == [f"  m: case c{i}: failed" for i in range(10)] and lines[12:] == ["full list: verdict.failures()"]
+    assert release_lines(["m: head"], [], "x") == ["m: head", "failing checks: none", "full list: x"]
+
+
+def test_gate_summary_opens_with_a_total_and_the_terminals_lines(tmp_path):
+    """`gate().summary()` and the terminal share their per-modality headlines and failing checks (one function
+    each), on the same stored runs."""
+    from grounding.gate import GateVerdict
+    from grounding.reporting import summary_lines
+    from grounding.results import compare_runs
+    from grounding.running._orchestrator import modality_results
+    from grounding.settings import from_values
+
+    root = _store(tmp_path)
+    store = Store(root, writable=False)
+    comparisons = {c.modality: c for c in compare_runs(store, "run-1", "0")}
+    records, cases = store.records("run-1"), store.cases("run-1")
+    store.close()
+    settings = from_values({"store": str(root), "round": "1", "baseline": "0"})
+    results = {m: modality_results(cases[m], [r for r in records if r.modality == m], comparisons[m], settings)
+               for m in sorted(cases)}
+    text = GateVerdict("run-1", "1", "0", results).summary().split("\n")
+    assert text[0] == ("grounding gate FAILED: round '1' (run run-1) against baseline '0': 3 failing checks over 2 "
+                       "modalities")
+    assert text[1:7] == summary_lines(root, "run-1")[:6]  # two headlines, "failing checks (3):" and the three
+    assert text[7] == (f"full list: verdict.failures(); every case side by side: grounding report --store {root} "
+                       f"--run run-1 --html report.html")
