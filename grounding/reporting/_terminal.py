@@ -7,7 +7,8 @@ from pathlib import Path
 
 from grounding.errors import printable
 from grounding.judges.functional.clip import CLIPSCORE_SCALE
-from grounding.results import Floors, ModalityComparison, Thresholds, case_verdict, compare_runs, concept_words
+from grounding.results import (Floors, ModalityComparison, Thresholds, case_verdict, compare_runs, concept_words,
+                               failing_checks)
 from grounding.results._power import stated_power
 from grounding.results._verdicts import FAMILIES, self_description, stored_floors, summarize
 from grounding.reporting._run_report import weak_sandbox_line
@@ -65,19 +66,16 @@ def stored_failures(modality: str, records: dict[str, list[Record]], cases: dict
                     comparison: ModalityComparison | None, controls: list[Record]) -> list[str]:
     """The failing checks of a stored modality, as `gate().failures()` gives them: cases, the pooled floor,
     regressed slices, control outputs let through."""
-    out = []
+    problems = []
     for cid, test in floors.cases.items():
         if cid in cases:
             verdict = case_verdict(cases[cid], records[cid], floor=test,
                                    change=comparison.case(cid) if comparison else None)
-            out += [f"case {cid}: " + "; ".join(verdict.problems)] if not verdict.passed else []
+            problems += [(cid, "; ".join(verdict.problems))] if not verdict.passed else []
         elif test.failed:
-            out.append(f"case {cid}: {test.line()}")
-    if floors.pooled.failed:
-        out.append(f"all cases: {floors.pooled.line()}")
-    out += [s.line() for s in comparison.regressions] if comparison else []
-    out += [f"control output passed for case {r.case_id}: {r.explanation}" for r in controls if not r.passed]
-    return [f"{modality}: {line}" for line in out]
+            problems.append((cid, test.line()))
+    leaks = [(r.case_id, r.explanation) for r in controls if not r.passed]
+    return [f"{modality}: {line}" for line in failing_checks(problems, floors.pooled, comparison, leaks)]
 
 
 def summary_lines(store_root: Path, run_id: str) -> list[str]:
@@ -133,8 +131,9 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
             lines.append(f"  judge controls (blank and noise images must not outrank contrasts): "
                          f"{lost}/{len(controls)} held")
         decided = set().union(*(c.decidable_cases() for c in comparisons if c.modality == modality))
-        lines += [f"  {line}" for line in floor_lines(cases, stored_cases.get(modality, {}), settings, decided)]
         floors = stored_floors([r for c in cases.values() for r in c], settings)
+        lines += [f"  {line}" for line in floor_lines(cases, stored_cases.get(modality, {}), settings, floors,
+                                                      decided)]
         comparison = next((c for c in comparisons if c.modality == modality), None)
         headlines.append(headline(modality, floors, comparison))
         failures += stored_failures(modality, cases, stored_cases.get(modality, {}), floors, comparison, controls)
@@ -148,13 +147,12 @@ def summary_lines(store_root: Path, run_id: str) -> list[str]:
     return [printable(line) for line in release_lines(headlines, failures, full) + lines]
 
 
-def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settings: dict,
+def floor_lines(records: dict[str, list[Record]], cases: dict[str, Case], settings: dict, floors: Floors,
                 decided: set[str] = frozenset()) -> list[str]:
     """The run's floor verdicts, the cases undecidable alone (but those `decided` against a baseline) and what a
     run of its size can detect (its stated power)."""
     thresholds = Thresholds(**settings.get("thresholds", {}))
     floor, rule = settings.get("min_pass_rate", 0.75), settings.get("floor_rule", "test")
-    floors = stored_floors([r for rs in records.values() for r in rs], settings)
     observed = {cid: test.observed for cid, test in floors.cases.items()}
     failed = floors.failed_cases()
     distinct = sum(o.total for o in observed.values())

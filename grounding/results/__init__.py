@@ -7,9 +7,9 @@ from grounding.results._comparison import ModalityComparison, compare, concept_w
 from grounding.results._floors import Floors, FloorTest
 from grounding.results._history import HistoryRow, history
 from grounding.results._thresholds import Thresholds
-from grounding.results._verdicts import CaseVerdict, case_verdict, stored_floors
+from grounding.results._verdicts import CaseVerdict, case_verdict, failing_checks, stored_floors
 from grounding.results.store import Store, check_store
 
 __all__ = ["Baseline", "CaseVerdict", "FloorTest", "Floors", "HistoryRow", "ModalityComparison", "Store",
            "Thresholds", "against", "case_verdict", "check_store", "compare", "compare_runs", "concept_words",
-           "history", "load_baseline", "stored_floors"]
+           "failing_checks", "history", "load_baseline", "stored_floors"]

@@ -144,6 +144,17 @@ def case_verdict(case: Case, records: list[Record], *, floor: FloorTest,
     return CaseVerdict(case, outcomes, floor, clip, change, not problems, tuple(problems), store)
 
 
+def failing_checks(case_problems: Iterable[tuple[str, str]], pooled: FloorTest, comparison,
+                   leaks: Iterable[tuple[str, str]]) -> list[str]:
+    """One line per failing check, in the suites' order: (case id, its problems), the pooled floor, the
+    comparison's regressions, (case id, why) of each control output the judge let through."""
+    out = [f"case {cid}: {problems}" for cid, problems in case_problems]
+    if pooled.failed:
+        out.append(f"all cases: {pooled.line()}")
+    out += [s.line() for s in comparison.regressions] if comparison is not None else []
+    return out + [f"control output passed for case {cid}: {why}" for cid, why in leaks]
+
+
 def modality_floors(records: Iterable[Record], floor: float, *, confidence: float, rule: str,
                     cases: Iterable[str] = ()) -> Floors:
     """The floor tests of one modality's records (controls left out); `cases` with no record are tested too."""

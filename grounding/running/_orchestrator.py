@@ -9,7 +9,7 @@ from dataclasses import asdict, astuple, dataclass, field
 from typing import Sequence
 
 from grounding.inputs._checkpoint import Checkpoint, content_hash
-from grounding.results import Baseline, ModalityComparison
+from grounding.results import Baseline, ModalityComparison, failing_checks
 from grounding.results._floors import Floors
 from grounding.results._verdicts import CaseVerdict, case_verdict, modality_floors, opened_path
 from grounding.results.store import Store
@@ -135,13 +135,8 @@ class ModalityResults:
     def failures(self) -> list[str]:
         """One line per failing check, in the suites' order: cases, the pooled floor, regressions, control leaks."""
         verdicts = [self.verdict(cid) for cid in self.cases]
-        out = [f"case {v.case.id}: " + "; ".join(v.problems) for v in verdicts if not v.passed]
-        if self.floors.pooled.failed:
-            out.append(f"all cases: {self.floors.pooled.line()}")
-        if self.comparison is not None:
-            out += [f"{s.line()}" for s in self.comparison.regressions]
-        out += [f"control output passed for case {cid}: {why}" for cid, why in self.leaks()]
-        return out
+        return failing_checks([(v.case.id, "; ".join(v.problems)) for v in verdicts if not v.passed],
+                              self.floors.pooled, self.comparison, self.leaks())
 
 
 def modality_results(cases: dict[str, Case], records: Sequence[Record], comparison: ModalityComparison | None,
