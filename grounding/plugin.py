@@ -16,6 +16,7 @@ SETTINGS = pytest.StashKey[Settings]()
 STATE = pytest.StashKey["object"]()
 BASELINE = pytest.StashKey["object"]()
 RUN_ID = pytest.StashKey[str]()
+CHECKPOINTS = pytest.StashKey[tuple]()
 GROUNDING_FIXTURES = ("grounding_results", "grounding_store", "grounding_suite")
 
 
@@ -40,15 +41,24 @@ def pytest_configure(config: pytest.Config) -> None:
         values[option] = given if given is not None else config.getini(ini_name(option))
     try:
         settings = from_values(values)
+        config.stash[SETTINGS] = settings
         if settings.model_given:
-            resolve(settings.model, allow_pickle=settings.allow_pickle)
+            checkpoints(config)
         if settings.judge:
             from grounding.judges.functional.clip import check_spec
 
             check_spec(settings.judge)
     except GroundingUsageError as err:
         raise pytest.UsageError(str(err)) from None
-    config.stash[SETTINGS] = settings
+
+
+def checkpoints(config: pytest.Config) -> tuple:
+    """The --model folder's checkpoints, resolved and checked (weights, links, each adapter's files) once per
+    session: at start-up when --model is given, else on first use."""
+    if CHECKPOINTS not in config.stash:
+        settings = config.stash[SETTINGS]
+        config.stash[CHECKPOINTS] = tuple(resolve(settings.model, allow_pickle=settings.allow_pickle))
+    return config.stash[CHECKPOINTS]
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -101,7 +111,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             store.close()
         if baseline is not None:
             baseline.check_seeds(settings.seed_range)
-            held = {c.modality for c in resolve(settings.model, allow_pickle=settings.allow_pickle)}
+            held = {c.modality for c in checkpoints(session.config)}
             for modality in sorted(held & _modalities(session.items)):
                 baseline.check_pairs(modality, f"this run (round {settings.round!r}, model {settings.model})")
     except GroundingUsageError as err:
@@ -188,12 +198,12 @@ def grounding_results(request: pytest.FixtureRequest, grounding_settings: Settin
                     and getattr(item.callspec.params.get("case"), "modality", None) == modality]
         cases = list(dict.fromkeys(selected)) or list(cases)
         try:
-            checkpoints = {c.modality: c for c in resolve(settings.model, allow_pickle=settings.allow_pickle)}
-            if modality not in checkpoints:
+            held = {c.modality: c for c in checkpoints(config)}
+            if modality not in held:
                 pytest.skip(f"--model {settings.model} holds no {modality} checkpoint")
-            computed[modality] = judge_modality(checkpoints[modality], cases, settings, grounding_store, state,
+            computed[modality] = judge_modality(held[modality], cases, settings, grounding_store, state,
                                                 baseline, _progress(config)) if worker is None else \
-                worker.judge_modality(checkpoints[modality], cases, settings, grounding_store, state, baseline)
+                worker.judge_modality(held[modality], cases, settings, grounding_store, state, baseline)
         except GroundingUsageError as err:
             pytest.exit(str(err), returncode=pytest.ExitCode.USAGE_ERROR)
         return computed[modality]
