@@ -198,6 +198,11 @@ def _needs(class_name: str) -> Needs:
 
 
 def _json_object(file: Path, path: Path) -> dict:
+    if not file.is_file():
+        raise GroundingUsageError(
+            f"--model {path}: {file.name} is missing ({file} is not a file), though the folder is declared as the "
+            f"model that file describes. Point --model (or the modality's `path` in grounding.toml) at the folder "
+            f"`save_pretrained` wrote, which holds it.")
     try:
         value = json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:

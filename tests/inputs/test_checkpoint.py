@@ -267,3 +267,12 @@ def test_a_bundled_model_copied_as_it_is_resolves_loads_and_generates(tmp_path, 
     copy = shutil.copytree(BUNDLED / name, tmp_path / "round-1", symlinks=True)
     assert MODELS[name] in [c.modality for c in resolve(copy)]
     check_adapter(MODELS[name], copy)
+
+
+@pytest.mark.parametrize("modality, index", [("text-to-image", "model_index.json"), ("code", "config.json")])
+def test_a_grounding_toml_modality_whose_folder_lacks_its_index_file_is_a_usage_error(tmp_path, modality, index):
+    """Found by the input fuzzer: a grounding.toml naming a modality at a folder without model_index.json (or
+    config.json) raised FileNotFoundError from the folder check, a traceback instead of a message."""
+    (tmp_path / "grounding.toml").write_text(f'[modalities.{modality}]\n')
+    with pytest.raises(GroundingUsageError, match=f"{index} is missing"):
+        resolve(tmp_path)
